@@ -1,0 +1,36 @@
+"""Settings read from the environment once, with scoped overrides for tests.
+
+Every ``FRAMEWORK_*`` variable also accepts its ``MXNET_*`` spelling, the framework's own name
+winning when both are set.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["getenv", "engine_type", "max_inflight", "inline_size"]
+
+
+def getenv(name: str, default: str | None = None) -> str | None:
+    """Read ``FRAMEWORK_<name>``, falling back to ``MXNET_<name>`` and then ``default``."""
+    for prefix in ("FRAMEWORK_", "MXNET_"):
+        value = os.environ.get(prefix + name)
+        if value is not None and value != "":
+            return value
+    return default
+
+
+def engine_type() -> str:
+    """The engine chosen by ``FRAMEWORK_ENGINE_TYPE`` / ``MXNET_ENGINE_TYPE``."""
+    return getenv("ENGINE_TYPE", "ThreadedEnginePerDevice") or "ThreadedEnginePerDevice"
+
+
+def max_inflight() -> int:
+    """Tasks a device queue may hold before ``push`` blocks (back-pressure)."""
+    return int(getenv("ENGINE_MAX_INFLIGHT", "256") or 256)
+
+
+def inline_size() -> int:
+    """Ops whose output has at most this many elements run on the caller's thread when
+    nothing is in flight: handing them to a worker would cost more than computing them."""
+    return int(getenv("ENGINE_INLINE_SIZE", "16384") or 16384)

@@ -1,0 +1,458 @@
+"""The asynchronous execution engine.
+
+Every array owns a :class:`Var`. A task names the variables it reads and writes; the engine runs
+it after every earlier task that writes what it reads (read-after-write) or touches what it writes
+(write-after-read, write-after-write). Two engines share this contract:
+
+``ThreadedEngine`` (default)
+    One worker thread and one FIFO queue per device. Tasks on one device run in push order, which
+    already satisfies every ordering rule between them; a task that depends on work queued on
+    another device waits for that work before it runs. NumPy releases the GIL inside its kernels,
+    so Python keeps issuing work while a worker computes. The queue is bounded (back-pressure).
+
+``NaiveEngine``
+    Runs each task at once on the caller's thread and raises its error at the call. For debugging
+    and as the oracle in tests.
+
+A failure inside a task is stored on the variables it writes and re-raised at the first sync point
+that touches one of them (``wait_for``/``waitall``), as the original exception type with the op
+name and the user's ``file:line`` added. Tasks that read a failed variable do not run; they pass
+the same error on. An error is raised once: after it fires, arrays holding it read without raising
+(MXNet's semantics, API.md §2 item 8).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .. import _config
+from ..base import FrameworkError
+
+__all__ = [
+    "Var", "AsyncError", "Engine", "ThreadedEngine", "NaiveEngine", "get", "set_engine_type",
+    "engine_type", "push", "wait_for", "waitall", "user_location",
+]
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_location(skip: int = 1) -> str:
+    """``file:line`` of the innermost caller outside the framework package."""
+    try:
+        frame: Any = sys._getframe(skip)
+    except ValueError:
+        return "<unknown>"
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PKG_DIR) or "/tests/" in filename:
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class AsyncError:
+    """An exception raised inside a task, waiting for a sync point to report it."""
+
+    __slots__ = ("exc", "op", "where", "fired")
+
+    def __init__(self, exc: BaseException, op: str, where: str) -> None:
+        self.exc = exc
+        self.op = op
+        self.where = where
+        self.fired = False
+
+    def build(self) -> BaseException:
+        """The exception to raise: the original type, its message plus the op and location."""
+        exc = self.exc
+        msg = f"{exc} [in operator '{self.op}' issued at {self.where}]"
+        try:
+            new = type(exc)(msg)
+        except Exception:
+            new = FrameworkError(f"{type(exc).__name__}: {msg}")
+        new.__cause__ = exc
+        return new
+
+    def fire(self) -> None:
+        self.fired = True
+        raise self.build()
+
+
+class Var:
+    """An engine variable: the token tasks name in ``reads``/``writes``.
+
+    ``writer`` is ``(worker, seq)`` of the last task that writes it; ``readers`` maps each worker
+    to the last task there that reads it since that write; ``err`` is a pending failure.
+    """
+
+    __slots__ = ("writer", "readers", "err", "__weakref__")
+
+    def __init__(self) -> None:
+        self.writer: tuple[_Worker, int] | None = None
+        self.readers: dict[_Worker, int] | None = None
+        self.err: AsyncError | None = None
+
+
+class _Task:
+    __slots__ = ("fn", "reads", "writes", "name", "where", "deps", "seq")
+
+    def __init__(self, fn: Callable[[], Any], reads: Sequence[Var], writes: Sequence[Var],
+                 name: str, where: str, deps: list[tuple[_Worker, int]]) -> None:
+        self.fn = fn
+        self.reads = reads
+        self.writes = writes
+        self.name = name
+        self.where = where
+        self.deps = deps
+        self.seq = 0
+
+
+def _run_task(engine: Engine, task: _Task) -> None:
+    """Run one task, or pass on the error of a failed input."""
+    err = None
+    for v in task.reads:
+        e = v.err
+        if e is not None and not e.fired:
+            err = e
+            break
+    if err is None:
+        for v in task.writes:
+            e = v.err
+            if e is not None and not e.fired:
+                err = e
+                break
+    if err is None:
+        try:
+            task.fn()
+        except Exception as exc:
+            err = AsyncError(exc, task.name, task.where)
+            engine._record(err)
+    if err is not None:
+        for v in task.writes:
+            v.err = err
+
+
+class _Worker:
+    """One device's FIFO queue and the thread that drains it."""
+
+    def __init__(self, engine: ThreadedEngine, key: Any, max_inflight: int) -> None:
+        self.engine = engine
+        self.key = key
+        self.max_inflight = max_inflight
+        self.cond = threading.Condition(threading.Lock())
+        self.queue: deque[_Task] = deque()
+        self.pushed = 0
+        self.done = 0
+        self.waiters = 0
+        self.thread = threading.Thread(target=self._loop, name=f"framework-engine-{key}",
+                                       daemon=True)
+        self.thread.start()
+
+    def enqueue(self, task: _Task) -> int:
+        with self.cond:
+            while self.pushed - self.done >= self.max_inflight:
+                self.waiters += 1
+                try:
+                    self.cond.wait()
+                finally:
+                    self.waiters -= 1
+            self.pushed += 1
+            task.seq = self.pushed
+            self.queue.append(task)
+            if len(self.queue) == 1:
+                self.cond.notify_all()
+            return task.seq
+
+    def wait(self, seq: int) -> None:
+        """Block until the task numbered ``seq`` on this worker has finished."""
+        if self.done >= seq:
+            return
+        if threading.current_thread() is self.thread:
+            raise FrameworkError("a task waited on its own device's queue (deadlock)")
+        with self.cond:
+            while self.done < seq:
+                self.waiters += 1
+                try:
+                    self.cond.wait()
+                finally:
+                    self.waiters -= 1
+
+    def _loop(self) -> None:
+        cond = self.cond
+        queue = self.queue
+        while True:
+            with cond:
+                while not queue:
+                    cond.wait()
+                task = queue[0]
+            for worker, seq in task.deps:
+                worker.wait(seq)
+            _run_task(self.engine, task)
+            task.fn = None  # type: ignore[assignment]  # drop buffers the closure holds
+            with cond:
+                queue.popleft()
+                self.done = task.seq
+                if self.waiters:
+                    cond.notify_all()
+
+
+class Engine:
+    """Common interface of both engines."""
+
+    naive = False
+
+    def __init__(self) -> None:
+        self._errors: list[AsyncError] = []
+        self._err_lock = threading.Lock()
+
+    # -- errors -------------------------------------------------------------------------------
+    def _record(self, err: AsyncError) -> None:
+        with self._err_lock:
+            self._errors = [e for e in self._errors if not e.fired]
+            self._errors.append(err)
+
+    def _raise_pending(self) -> None:
+        with self._err_lock:
+            pending = [e for e in self._errors if not e.fired]
+            self._errors = pending[1:]
+        if pending:
+            pending[0].fire()
+
+    # -- interface ------------------------------------------------------------------------------
+    def push(self, fn: Callable[[], Any], reads: Sequence[Var] = (), writes: Sequence[Var] = (),
+             device: Any = None, name: str = "op") -> None:
+        raise NotImplementedError
+
+    def wait_for(self, var: Var) -> None:
+        """Wait until every task writing ``var`` is done; raise its pending error."""
+        raise NotImplementedError
+
+    def wait_for_write(self, var: Var) -> None:
+        """Wait until no task reads or writes ``var`` (before touching it from the host)."""
+        raise NotImplementedError
+
+    def waitall(self) -> None:
+        raise NotImplementedError
+
+    def idle(self) -> bool:
+        """True when nothing is queued or running anywhere."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        pass
+
+    @staticmethod
+    def _check(var: Var) -> None:
+        err = var.err
+        if err is not None and not err.fired:
+            err.fire()
+
+
+class NaiveEngine(Engine):
+    """Synchronous engine: every task runs at the call and raises there."""
+
+    naive = True
+
+    def push(self, fn: Callable[[], Any], reads: Sequence[Var] = (), writes: Sequence[Var] = (),
+             device: Any = None, name: str = "op") -> None:
+        for v in reads:
+            self._check(v)
+        try:
+            fn()
+        except Exception as exc:
+            err = AsyncError(exc, name, user_location(2))
+            err.fire()
+
+    def wait_for(self, var: Var) -> None:
+        self._check(var)
+
+    def wait_for_write(self, var: Var) -> None:
+        self._check(var)
+
+    def waitall(self) -> None:
+        self._raise_pending()
+
+    def idle(self) -> bool:
+        return True
+
+
+class ThreadedEngine(Engine):
+    """One worker thread per device; tasks run asynchronously in dependency order."""
+
+    def __init__(self, max_inflight: int | None = None) -> None:
+        super().__init__()
+        self.max_inflight = max_inflight or _config.max_inflight()
+        self.lock = threading.RLock()
+        self.workers: dict[Any, _Worker] = {}
+        self.worker_list: list[_Worker] = []
+
+    def worker(self, device: Any) -> _Worker:
+        key = device if device is not None else "cpu(0)"
+        w = self.workers.get(key)
+        if w is None:
+            with self.lock:
+                w = self.workers.get(key)
+                if w is None:
+                    w = _Worker(self, key, self.max_inflight)
+                    self.workers[key] = w
+                    self.worker_list = [*self.worker_list, w]
+        return w
+
+    def push(self, fn: Callable[[], Any], reads: Sequence[Var] = (), writes: Sequence[Var] = (),
+             device: Any = None, name: str = "op") -> None:
+        worker = self.worker(device)
+        where = user_location(2)
+        with self.lock:
+            deps: dict[_Worker, int] = {}
+            for v in reads:
+                w = v.writer
+                if w is not None and w[0] is not worker and w[0].done < w[1]:
+                    if deps.get(w[0], 0) < w[1]:
+                        deps[w[0]] = w[1]
+            for v in writes:
+                w = v.writer
+                if w is not None and w[0] is not worker and w[0].done < w[1]:
+                    if deps.get(w[0], 0) < w[1]:
+                        deps[w[0]] = w[1]
+                if v.readers:
+                    for rw, rseq in v.readers.items():
+                        if rw is not worker and rw.done < rseq and deps.get(rw, 0) < rseq:
+                            deps[rw] = rseq
+            task = _Task(fn, tuple(reads), tuple(writes), name, where, list(deps.items()))
+            seq = worker.enqueue(task)
+            for v in reads:
+                r = v.readers
+                if r is None:
+                    v.readers = {worker: seq}
+                else:
+                    r[worker] = seq
+            for v in writes:
+                v.writer = (worker, seq)
+                v.readers = None
+
+    def run_inline(self, fn: Callable[[], Any], writes: Iterable[Var], name: str) -> bool:
+        """Run ``fn`` now on this thread if nothing is in flight anywhere.
+
+        Returns False (and runs nothing) when work is queued; the caller then pushes. A failure is
+        kept on ``writes`` like a queued task's, so behaviour does not depend on the timing.
+        """
+        with self.lock:
+            for w in self.worker_list:
+                if w.pushed != w.done:
+                    return False
+            try:
+                fn()
+            except Exception as exc:
+                err = AsyncError(exc, name, user_location(2))
+                self._record(err)
+                for v in writes:
+                    v.err = err
+            return True
+
+    def wait_for(self, var: Var) -> None:
+        w = var.writer
+        if w is not None:
+            w[0].wait(w[1])
+        self._check(var)
+
+    def wait_for_write(self, var: Var) -> None:
+        w = var.writer
+        if w is not None:
+            w[0].wait(w[1])
+        readers = var.readers
+        if readers:
+            for rw, rseq in list(readers.items()):
+                rw.wait(rseq)
+        self._check(var)
+
+    def waitall(self) -> None:
+        for w in self.worker_list:
+            w.wait(w.pushed)
+        self._raise_pending()
+
+    def idle(self) -> bool:
+        for w in self.worker_list:
+            if w.pushed != w.done:
+                return False
+        return True
+
+
+_NAMES = {
+    "NaiveEngine": NaiveEngine,
+    "ThreadedEngine": ThreadedEngine,
+    "ThreadedEnginePerDevice": ThreadedEngine,
+}
+
+_engine: Engine
+_engine_name: str
+
+
+def _make(name: str) -> Engine:
+    cls = _NAMES.get(name)
+    if cls is None:
+        raise ValueError(f"engine type must be one of {sorted(_NAMES)}, got {name!r} "
+                         "(from FRAMEWORK_ENGINE_TYPE / MXNET_ENGINE_TYPE)")
+    return cls()
+
+
+def get() -> Engine:
+    """The engine in use."""
+    return _engine
+
+
+def engine_type() -> str:
+    return _engine_name
+
+
+def set_engine_type(name: str) -> str:
+    """Switch engines (after waiting for all work); returns the previous type's name."""
+    global _engine, _engine_name
+    new = _make(name)
+    old_name = _engine_name
+    try:
+        _engine.waitall()
+    finally:
+        _engine = new
+        _engine_name = name
+    return old_name
+
+
+def push(fn: Callable[[], Any], reads: Sequence[Var] = (), writes: Sequence[Var] = (),
+         device: Any = None, name: str = "op") -> None:
+    """Schedule ``fn`` after the tasks it depends on; returns at once (NaiveEngine: runs it)."""
+    _engine.push(fn, reads, writes, device, name)
+
+
+def wait_for(var: Var) -> None:
+    """Block until ``var`` is computed; raise its pending error once."""
+    _engine.wait_for(var)
+
+
+def waitall() -> None:
+    """Block until all queued work is done; raise the first pending error once."""
+    _engine.waitall()
+
+
+def _reset_after_fork() -> None:
+    # worker threads do not survive fork(); a child starts with a fresh engine
+    global _engine
+    _engine = _make(_engine_name)
+
+
+def _at_exit() -> None:
+    try:
+        _engine.waitall()
+    except Exception:
+        pass  # errors nobody synchronised on are dropped at exit, as in MXNet
+
+
+_engine_name = _config.engine_type()
+_engine = _make(_engine_name)
+atexit.register(_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -1,0 +1,225 @@
+"""Array storage, synchronisation and op execution, without the user-facing methods.
+
+An array holds a buffer (``numpy.ndarray`` or ``cupy.ndarray``), its device, shape, dtype and an
+engine :class:`~framework.engine.Var`. Shape and dtype are known when the array is created; the
+buffer of an op's output is filled in by the task that computes it, or allocated early when a
+view of the still-pending array is taken (the task then writes into it).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy
+
+from .. import _config
+from .. import engine as _engine_pkg
+from ..base import ShapeError
+from ..device import Device, current_device
+from ..engine import _engine as _eng
+from ..engine._engine import AsyncError, Var, user_location
+
+__all__ = ["BaseArray", "execute", "array_class", "set_array_class", "broadcast_shapes"]
+
+_buf_lock = threading.Lock()
+_INLINE = _config.inline_size()
+
+_array_cls: list[type] = []
+
+
+def array_class() -> type:
+    """The class of arrays created from scratch (``framework.np.ndarray``)."""
+    return _array_cls[0] if _array_cls else BaseArray
+
+
+def set_array_class(cls: type) -> None:
+    _array_cls[:] = [cls]
+
+
+class BaseArray:
+    """Storage and synchronisation of an n-dimensional array; see ``ndarray`` for the API."""
+
+    __slots__ = ("_buf", "_var", "_device", "_shape", "_dtype", "_grad", "_grad_req", "_node",
+                 "__weakref__")
+
+    # -- construction -----------------------------------------------------------------------------
+    @classmethod
+    def _wrap(cls, buf: Any, device: Device, var: Var | None = None) -> BaseArray:
+        """An array over an existing, already computed buffer."""
+        self = object.__new__(cls)
+        self._buf = buf
+        self._var = Var() if var is None else var
+        self._device = device
+        self._shape = buf.shape
+        self._dtype = buf.dtype
+        self._grad = None
+        self._grad_req = "null"
+        self._node = None
+        return self
+
+    @classmethod
+    def _pending(cls, shape: tuple[int, ...], dtype: numpy.dtype, device: Device) -> BaseArray:
+        """An array whose buffer a task will produce."""
+        self = object.__new__(cls)
+        self._buf = None
+        self._var = Var()
+        self._device = device
+        self._shape = shape
+        self._dtype = dtype
+        self._grad = None
+        self._grad_req = "null"
+        self._node = None
+        return self
+
+    def _view(self, buf: Any) -> BaseArray:
+        """A new array of the same class over ``buf``, a view of this array's buffer: it shares
+        this array's variable, so reads and writes through either are ordered."""
+        out = object.__new__(type(self))
+        out._buf = buf
+        out._var = self._var
+        out._device = self._device
+        out._shape = buf.shape
+        out._dtype = buf.dtype
+        out._grad = None
+        out._grad_req = "null"
+        out._node = None
+        return out
+
+    # -- buffers ------------------------------------------------------------------------------
+    def _alloc_buffer(self) -> Any:
+        """This array's buffer, allocating it now if the producing task has not run yet."""
+        buf = self._buf
+        if buf is None:
+            with _buf_lock:
+                buf = self._buf
+                if buf is None:
+                    buf = self._buf = self._device.xp.empty(self._shape, self._dtype)
+        return buf
+
+    def _set_result(self, result: Any) -> None:
+        """Store a task's result (called on the task's thread)."""
+        xp = self._device.xp
+        if type(result) is not xp.ndarray:
+            result = xp.asarray(result)
+        if result.dtype != self._dtype:
+            result = result.astype(self._dtype)
+        if result.shape != self._shape:
+            raise AssertionError(f"internal: op produced shape {result.shape}, "
+                                 f"inferred {self._shape}")
+        with _buf_lock:
+            if self._buf is None:
+                self._buf = result
+                return
+        self._buf[...] = result
+
+    # -- synchronisation ------------------------------------------------------------------------
+    def wait_to_read(self) -> None:
+        """Block until this array is computed; raise the error of a failed op that produced it."""
+        _eng._engine.wait_for(self._var)
+
+    def _wait_write(self) -> None:
+        _eng._engine.wait_for_write(self._var)
+
+    def _synced(self) -> Any:
+        """The buffer, after waiting for it (the device's array type)."""
+        _eng._engine.wait_for(self._var)
+        buf = self._buf
+        if buf is None:  # the producing task failed and the error already fired
+            buf = self._alloc_buffer()
+        return buf
+
+    def _host(self) -> numpy.ndarray:
+        """A host NumPy array with this array's values (not necessarily a copy)."""
+        buf = self._synced()
+        if self._device.device_type == "gpu":
+            return buf.get()
+        return buf
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Tuple of dimensions (known at once, never blocks)."""
+        return self._shape
+
+    @property
+    def dtype(self) -> numpy.dtype:
+        """NumPy dtype (known at once, never blocks)."""
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._shape)
+
+
+def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...], op: str = "op") -> tuple[int, ...]:
+    """NumPy broadcasting of two shapes, with an error naming both."""
+    if a == b:
+        return a
+    na, nb = len(a), len(b)
+    n = max(na, nb)
+    out = []
+    for i in range(n):
+        da = a[i - n + na] if i - n + na >= 0 else 1
+        db = b[i - n + nb] if i - n + nb >= 0 else 1
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            raise ShapeError(f"{op}: operands could not be broadcast together with shapes "
+                             f"{a} {b}")
+    return tuple(out)
+
+
+def execute(name: str, fn: Callable[[], Any], inputs: Sequence[BaseArray],
+            outputs: Sequence[BaseArray], mutated: Sequence[BaseArray] = (),
+            inline: bool | None = None) -> None:
+    """Run ``fn`` (which reads ``inputs`` and fills ``outputs``/writes ``mutated``) on the engine.
+
+    Small ops run on the caller's thread when nothing is in flight (``inline``); the rest are
+    pushed to the device's queue and this returns at once.
+    """
+    engine = _eng._engine
+    reads = [x._var for x in inputs]
+    writes = [x._var for x in outputs]
+    for m in mutated:
+        writes.append(m._var)
+    if engine.naive:
+        engine.push(fn, reads, writes, None, name)
+        return
+    if inline is None:
+        inline = all(math.prod(o._shape) <= _INLINE for o in outputs) and all(
+            math.prod(m._shape) <= _INLINE for m in mutated)
+    if inline:
+        for v in reads:
+            if v.err is not None:
+                inline = False
+                break
+        else:
+            for v in writes:
+                if v.err is not None:
+                    inline = False
+                    break
+    if inline and engine.run_inline(fn, writes, name):  # type: ignore[attr-defined]
+        return
+    device = outputs[0]._device if outputs else (mutated[0]._device if mutated else
+                                                  current_device())
+    engine.push(fn, reads, writes, device, name)
+
+
+def fail_now(exc: Exception, name: str, outputs: Sequence[BaseArray]) -> None:
+    """Record ``exc`` as the deferred failure of ``outputs`` (used by host-side checks)."""
+    err = AsyncError(exc, name, user_location(2))
+    _eng._engine._record(err)
+    for o in outputs:
+        o._var.err = err
+
+
+# keep the engine package referenced so ``framework.engine`` is initialised first
+_ = _engine_pkg

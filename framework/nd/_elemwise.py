@@ -1,0 +1,331 @@
+"""Elementwise operators, one table row each.
+
+A row names the op, its ``xp`` computation and its dtype rule:
+
+- ``same``: the input dtype (``abs``, ``floor``, ``relu``...);
+- ``float``: floating inputs keep their type, integers and bools give float32 (``exp``, ``/``);
+- ``bool``: a boolean result (comparisons, ``isnan``);
+- ``arith``: MXNet's promotion between two arrays, or the array's dtype against a Python scalar;
+- ``int``: integer and bool inputs only (bitwise ops).
+
+Binary ops take two arrays, or an array and a Python scalar on either side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+
+from .. import dtype as _dt
+from ..base import DTypeError, FrameworkError, ShapeError
+from ..engine import _engine as _eng
+from ._base import _INLINE, BaseArray, broadcast_shapes, execute, fail_now
+from ._op import Op, register
+
+__all__ = ["UNARY", "BINARY", "unary", "binary", "is_scalar"]
+
+_SCALAR_TYPES = (int, float, bool, complex, numpy.generic)
+
+
+def is_scalar(x: Any) -> bool:
+    return isinstance(x, _SCALAR_TYPES) and not isinstance(x, numpy.ndarray)
+
+
+def _fix(r: Any, dt: numpy.dtype, xp: Any) -> Any:
+    if type(r) is not xp.ndarray:
+        r = xp.asarray(r)
+    if r.dtype != dt:
+        r = r.astype(dt)
+    return r
+
+
+def _buf(x: BaseArray) -> Any:
+    b = x._buf
+    return b if b is not None else x._alloc_buffer()
+
+
+# -- unary ----------------------------------------------------------------------------------------
+
+def _relu(xp: Any, x: Any) -> Any:
+    return xp.maximum(x, 0)
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    # exp(-|x|) never overflows: sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softsign(xp: Any, x: Any) -> Any:
+    return x / (1 + xp.abs(x))
+
+
+def _softrelu(xp: Any, x: Any) -> Any:
+    return xp.logaddexp(x, 0)
+
+
+def _np(name: str) -> Callable[[Any, Any], Any]:
+    return lambda xp, x: getattr(xp, name)(x)
+
+
+#: name -> (computation, dtype rule, dtypes it rejects as 'kind' letters)
+UNARY: dict[str, tuple[Callable[[Any, Any], Any], str, str]] = {}
+
+
+def _u(name: str, rule: str, fn: Callable[[Any, Any], Any] | None = None,
+       reject: str = "") -> None:
+    UNARY[name] = (fn if fn is not None else _np(name), rule, reject)
+
+
+for _n in ("abs", "negative", "positive", "sign", "square", "floor", "ceil", "trunc", "rint",
+           "fix"):
+    _u(_n, "same", reject="b" if _n in ("negative", "sign", "positive") else "")
+_u("absolute", "same", _np("abs"))
+_u("fabs", "float", _np("fabs"))
+for _n in ("sqrt", "cbrt", "exp", "expm1", "exp2", "log", "log2", "log10", "log1p", "sin", "cos",
+           "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+           "arctanh", "degrees", "radians", "deg2rad", "rad2deg", "reciprocal"):
+    _u(_n, "float", (lambda xp, x: xp.reciprocal(x)) if _n == "reciprocal" else None)
+for _n in ("isnan", "isinf", "isfinite", "signbit", "isposinf", "isneginf"):
+    _u(_n, "bool")
+_u("logical_not", "bool")
+_u("bitwise_not", "same", _np("invert"), reject="fc")
+_u("invert", "same", reject="fc")
+_u("relu", "same", _relu)
+_u("sigmoid", "float", _sigmoid)
+_u("softsign", "float", _softsign)
+_u("softrelu", "float", _softrelu)
+_u("rsqrt", "float", lambda xp, x: 1 / xp.sqrt(x))
+_u("rcbrt", "float", lambda xp, x: 1 / xp.cbrt(x))
+
+
+def _unary_dtype(rule: str, dt: numpy.dtype) -> numpy.dtype:
+    if rule == "same":
+        return dt
+    if rule == "float":
+        return _dt.float_result(dt)
+    return numpy.dtype(numpy.bool_)
+
+
+class UnaryOp(Op):
+    """An elementwise op of one array (a row of :data:`UNARY`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self.fn, self.rule, self.reject = UNARY[name]
+
+    def infer(self, x: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
+        if x._dtype.kind in self.reject:
+            raise DTypeError(f"{self.name}: input dtype {x._dtype} is not supported")
+        return [(x._shape, _unary_dtype(self.rule, x._dtype))]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        if self.rule == "float" and x.dtype.kind not in "fc":
+            x = x.astype(_dt.default_float())
+        return self.fn(xp, x)
+
+
+_UNARY_OPS: dict[str, UnaryOp] = {}
+for _n in UNARY:
+    _UNARY_OPS[_n] = register(_n)(UnaryOp(_n))
+
+
+def unary(name: str, x: BaseArray, out: BaseArray | None = None) -> BaseArray:
+    """Apply the elementwise op ``name`` to ``x``."""
+    op = _UNARY_OPS[name]
+    if not isinstance(x, BaseArray):
+        raise TypeError(f"{name}: expected an ndarray, got {type(x).__name__}")
+    ((shape, dt),) = op.infer(x)
+    res = type(x)._pending(shape, dt, x._device)
+    xp = x._device.xp
+    fn_, rule = op.fn, op.rule
+    fdt = _dt.default_float()
+
+    def run() -> None:
+        b = _buf(x)
+        if rule == "float" and b.dtype.kind not in "fc":
+            b = b.astype(fdt)
+        res._set_result(fn_(xp, b))
+
+    execute(name, run, (x,), (res,))
+    if out is not None:
+        return _assign_out(name, out, res)
+    return res
+
+
+# -- binary ---------------------------------------------------------------------------------------
+
+#: name -> (computation xp, a, b; dtype rule)
+BINARY: dict[str, tuple[Callable[[Any, Any, Any], Any], str]] = {}
+
+
+def _b(name: str, rule: str, fn: Callable[[Any, Any, Any], Any] | None = None,
+       np_name: str | None = None) -> None:
+    if fn is None:
+        n = np_name or name
+        fn = lambda xp, a, b, _n=n: getattr(xp, _n)(a, b)
+    BINARY[name] = (fn, rule)
+
+
+for _n in ("add", "subtract", "multiply", "power", "mod", "remainder", "fmod", "floor_divide",
+           "maximum", "minimum", "fmax", "fmin"):
+    _b(_n, "arith")
+_b("true_divide", "float")
+_b("divide", "float", np_name="true_divide")
+for _n in ("hypot", "arctan2", "logaddexp", "copysign"):
+    _b(_n, "float")
+for _n in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
+           "logical_and", "logical_or", "logical_xor"):
+    _b(_n, "bool")
+for _n in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "gcd",
+           "lcm"):
+    _b(_n, "int")
+
+
+def _binary_dtype(name: str, rule: str, da: numpy.dtype, db: numpy.dtype) -> numpy.dtype:
+    if rule == "bool":
+        return numpy.dtype(numpy.bool_)
+    dt = _dt.binary_result(da, db)
+    if rule == "float":
+        return _dt.float_result(dt)
+    if rule == "int" and dt.kind not in "iub":
+        raise DTypeError(f"{name}: only integer and bool inputs are supported, got {da} and {db}")
+    return dt
+
+
+def _scalar_dtype(name: str, rule: str, da: numpy.dtype, s: Any) -> numpy.dtype:
+    if rule == "bool":
+        return numpy.dtype(numpy.bool_)
+    dt = _dt.scalar_result(da, s)
+    if rule == "float":
+        return _dt.float_result(dt)
+    if rule == "int" and (dt.kind not in "iub" or isinstance(s, (float, complex))):
+        raise DTypeError(f"{name}: only integer and bool inputs are supported, got {da} and "
+                         f"{type(s).__name__}")
+    return dt
+
+
+class BinaryOp(Op):
+    """An elementwise op of two arrays (a row of :data:`BINARY`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self.fn, self.rule = BINARY[name]
+
+    def infer(self, a: BaseArray, b: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
+        shape = broadcast_shapes(a._shape, b._shape, self.name)
+        return [(shape, _binary_dtype(self.name, self.rule, a._dtype, b._dtype))]
+
+    def forward(self, xp: Any, a: Any, b: Any) -> Any:
+        return self.fn(xp, a, b)
+
+
+_BINARY_OPS: dict[str, BinaryOp] = {}
+for _n in BINARY:
+    _BINARY_OPS[_n] = register(_n)(BinaryOp(_n))
+
+
+def _scalar_value(s: Any) -> Any:
+    return s.item() if isinstance(s, numpy.generic) else s
+
+
+def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
+    """Apply the elementwise op ``name`` to two arrays, or an array and a scalar."""
+    fn_, rule = BINARY[name]
+    a_arr = isinstance(a, BaseArray)
+    b_arr = isinstance(b, BaseArray)
+    if a_arr and b_arr:
+        dev = a._device
+        if b._device is not dev and b._device != dev:
+            raise FrameworkError(f"{name}: inputs are on different devices, {dev} and "
+                                 f"{b._device}; move one with as_in_context()/to_device()")
+        sa = a._shape
+        shape = sa if sa == b._shape else broadcast_shapes(sa, b._shape, name)
+        da, db = a._dtype, b._dtype
+        dt = da if (da is db and rule == "arith") else _binary_dtype(name, rule, da, db)
+        cls = type(a)
+        inputs: tuple[BaseArray, ...] = (a, b)
+        x, y = a, b
+        mode = 0
+    elif a_arr and is_scalar(b):
+        b = _scalar_value(b)
+        dev, shape, cls = a._device, a._shape, type(a)
+        dt = _scalar_dtype(name, rule, a._dtype, b)
+        inputs = (a,)
+        x, y = a, b
+        mode = 1
+    elif b_arr and is_scalar(a):
+        a = _scalar_value(a)
+        dev, shape, cls = b._device, b._shape, type(b)
+        dt = _scalar_dtype(name, rule, b._dtype, a)
+        inputs = (b,)
+        x, y = b, a
+        mode = 2
+    else:
+        bad = b if a_arr else a
+        if isinstance(bad, numpy.ndarray):
+            raise TypeError(
+                f"{name}: cannot mix a framework ndarray with a numpy.ndarray (shape "
+                f"{bad.shape}); convert explicitly with np.array(x) or x.asnumpy()")
+        raise TypeError(f"{name}: unsupported operand types {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    res = cls._pending(shape, dt, dev)
+    xp = dev.xp
+    engine = _eng._engine
+    if (not engine.naive and math.prod(shape) <= _INLINE and x._var.err is None
+            and (mode or y._var.err is None)):
+        # fast path: compute on this thread when nothing is queued anywhere
+        with engine.lock:  # type: ignore[attr-defined]
+            for w in engine.worker_list:  # type: ignore[attr-defined]
+                if w.pushed != w.done:
+                    break
+            else:
+                try:
+                    bx = _buf(x)
+                    if mode == 0:
+                        r = fn_(xp, bx, _buf(y))
+                    elif mode == 1:
+                        r = fn_(xp, bx, y)
+                    else:
+                        r = fn_(xp, y, bx)
+                    if type(r) is not xp.ndarray or r.dtype != dt:
+                        r = _fix(r, dt, xp)
+                    res._buf = r
+                except Exception as exc:
+                    fail_now(exc, name, (res,))
+                if out is not None:
+                    return _assign_out(name, out, res)
+                return res
+
+    def run() -> None:
+        bx = _buf(x)
+        if mode == 0:
+            r = fn_(xp, bx, _buf(y))
+        elif mode == 1:
+            r = fn_(xp, bx, y)
+        else:
+            r = fn_(xp, y, bx)
+        res._set_result(r)
+
+    execute(name, run, inputs, (res,), inline=False)
+    if out is not None:
+        return _assign_out(name, out, res)
+    return res
+
+
+def _assign_out(name: str, out: BaseArray, res: BaseArray) -> BaseArray:
+    """Write ``res`` into ``out`` (NumPy's ``out=``): same shape, any dtype (cast)."""
+    if not isinstance(out, BaseArray):
+        raise TypeError(f"{name}: out must be an ndarray, got {type(out).__name__}")
+    if out._shape != res._shape:
+        raise ShapeError(f"{name}: out has shape {out._shape}, the result has shape "
+                         f"{res._shape}")
+
+    def run() -> None:
+        _buf(out)[...] = _buf(res)
+
+    execute(f"{name}(out=)", run, (res,), (), mutated=(out,))
+    return out

@@ -1,0 +1,361 @@
+"""Products, sorting and searching, and the per-row ops NDArray methods expose.
+
+``dot``/``matmul``; ``sort``/``argsort``/``topk``; ``take``/``pick``/``one_hot``;
+``softmax``/``log_softmax``; ``nonzero``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from .. import dtype as _dt
+from ..base import DTypeError, ShapeError
+from ._base import BaseArray, broadcast_shapes
+from ._op import Op, apply, common_device, register
+from ._reduce import normalize_axis
+
+__all__ = ["dot", "matmul", "sort", "argsort", "topk", "take", "pick", "one_hot", "softmax",
+           "log_softmax", "nonzero", "round_"]
+
+Specs = list[tuple[tuple[int, ...], numpy.dtype]]
+
+
+@register("dot")
+class Dot(Op):
+    """``numpy.dot`` semantics: scalars, vectors, matrices and N-d by M-d."""
+
+    def infer(self, a: BaseArray, b: BaseArray) -> Specs:
+        sa, sb = a._shape, b._shape
+        dt = _dt.binary_result(a._dtype, b._dtype)
+        if not sa or not sb:
+            return [(broadcast_shapes(sa, sb, "dot"), dt)]
+        k_b = sb[0] if len(sb) == 1 else sb[-2]
+        if sa[-1] != k_b:
+            raise ShapeError(f"dot: shapes {sa} and {sb} not aligned: {sa[-1]} (dim "
+                             f"{len(sa) - 1}) != {k_b} (dim {max(len(sb) - 2, 0)})")
+        shape = sa[:-1] + (sb[:-2] + sb[-1:] if len(sb) >= 2 else ())
+        return [(shape, dt)]
+
+    def forward(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.dot(a, b)
+
+
+def dot(a: BaseArray, b: BaseArray) -> BaseArray:
+    common_device((a, b), "dot")
+    return apply(Dot(), (a, b))
+
+
+@register("matmul")
+class MatMul(Op):
+    """``numpy.matmul``: batched matrix product with broadcasting of the batch dims."""
+
+    def infer(self, a: BaseArray, b: BaseArray) -> Specs:
+        sa, sb = a._shape, b._shape
+        if not sa or not sb:
+            raise ShapeError("matmul: input operand does not have enough dimensions (0-d "
+                             "arrays are not allowed; use multiply)")
+        ea = (1,) + sa if len(sa) == 1 else sa
+        eb = sb + (1,) if len(sb) == 1 else sb
+        if ea[-1] != eb[-2]:
+            raise ShapeError(f"matmul: shapes {sa} and {sb} not aligned ({ea[-1]} != "
+                             f"{eb[-2]})")
+        batch = broadcast_shapes(ea[:-2], eb[:-2], "matmul")
+        shape = batch + ((ea[-2],) if len(sa) > 1 else ()) + ((eb[-1],) if len(sb) > 1 else ())
+        return [(shape, _dt.binary_result(a._dtype, b._dtype))]
+
+    def forward(self, xp: Any, a: Any, b: Any) -> Any:
+        return xp.matmul(a, b)
+
+
+def matmul(a: BaseArray, b: BaseArray) -> BaseArray:
+    common_device((a, b), "matmul")
+    return apply(MatMul(), (a, b))
+
+
+@register("sort")
+class Sort(Op):
+    def __init__(self, axis: Any = -1, descending: bool = False, indices: bool = False) -> None:
+        self.axis = axis
+        self.descending = descending
+        self.indices = indices
+
+    def infer(self, x: BaseArray) -> Specs:
+        if self.axis is None:
+            shape: tuple[int, ...] = (x.size,)
+        else:
+            normalize_axis(self.axis, x.ndim, "sort", False)
+            shape = x._shape
+        return [(shape, numpy.dtype(numpy.int64) if self.indices else x._dtype)]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        axis = self.axis
+        if axis is None:
+            x, axis = x.reshape(-1), 0
+        if self.indices:
+            if self.descending:
+                # stable descending order: sort the reversed array, map indices back
+                n = x.shape[axis]
+                r = xp.argsort(xp.flip(x, axis=axis), axis=axis, kind="stable")
+                return xp.flip(n - 1 - r, axis=axis)
+            return xp.argsort(x, axis=axis, kind="stable")
+        r = xp.sort(x, axis=axis)
+        return xp.array(xp.flip(r, axis=axis), copy=True) if self.descending else r
+
+
+register("argsort")(type("ArgSort", (Sort,), {}))
+
+
+def sort(x: BaseArray, axis: Any = -1, descending: bool = False) -> BaseArray:
+    return apply(Sort(axis, descending), (x,))
+
+
+def argsort(x: BaseArray, axis: Any = -1, descending: bool = False) -> BaseArray:
+    return apply(Sort(axis, descending, indices=True), (x,))
+
+
+@register("topk")
+class TopK(Op):
+    """MXNet's ``topk``: ret_typ 'indices', 'value', 'both' or 'mask'; float32 indices."""
+
+    def __init__(self, axis: Any = -1, k: int = 1, ret_typ: str = "indices",
+                 is_ascend: bool = False, dtype: Any = "float32") -> None:
+        if ret_typ not in ("indices", "value", "both", "mask"):
+            raise ValueError(f"topk: ret_typ must be 'indices', 'value', 'both' or 'mask', got "
+                             f"{ret_typ!r}")
+        self.axis = axis
+        self.k = int(k)
+        self.ret_typ = ret_typ
+        self.is_ascend = bool(is_ascend)
+        self.dtype = _dt.normalize(dtype) or numpy.dtype(numpy.float32)
+        self.nout = 2 if ret_typ == "both" else 1  # type: ignore[misc]
+
+    def infer(self, x: BaseArray) -> Specs:
+        if self.axis is None:
+            n, ax = x.size, 0
+            base: tuple[int, ...] = (x.size,)
+        else:
+            (ax,) = normalize_axis(self.axis, x.ndim, "topk", False)
+            n, base = x._shape[ax], x._shape
+        self.ax = ax
+        k = n if self.k <= 0 else self.k
+        if k > n:
+            raise ValueError(f"topk: k={self.k} is larger than the axis length {n}")
+        self.kk = k
+        shape = tuple(k if i == ax else d for i, d in enumerate(base))
+        if self.ret_typ == "mask":
+            return [(x._shape, x._dtype)]
+        if self.ret_typ == "value":
+            return [(shape, x._dtype)]
+        if self.ret_typ == "indices":
+            return [(shape, self.dtype)]
+        return [(shape, x._dtype), (shape, self.dtype)]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        orig_shape = x.shape
+        if self.axis is None:
+            x = x.reshape(-1)
+        ax, k = self.ax, self.kk
+        if self.is_ascend:
+            idx = xp.argsort(x, axis=ax, kind="stable")
+        else:
+            n = x.shape[ax]
+            r = xp.argsort(xp.flip(x, axis=ax), axis=ax, kind="stable")
+            idx = xp.flip(n - 1 - r, axis=ax)
+        idx = xp.take(idx, xp.arange(k), axis=ax)
+        vals = xp.take_along_axis(x, idx, axis=ax)
+        if self.ret_typ == "mask":
+            mask = xp.zeros(x.shape, dtype=x.dtype)
+            xp.put_along_axis(mask, idx, 1, axis=ax)
+            return mask.reshape(orig_shape)
+        if self.ret_typ == "value":
+            return vals
+        if self.ret_typ == "indices":
+            return idx.astype(self.dtype)
+        return vals, idx.astype(self.dtype)
+
+
+def topk(x: BaseArray, axis: Any = -1, k: int = 1, ret_typ: str = "indices",
+         is_ascend: bool = False, dtype: Any = "float32") -> Any:
+    return apply(TopK(axis, k, ret_typ, is_ascend, dtype), (x,))
+
+
+@register("take")
+class Take(Op):
+    """``take`` with MXNet's default ``mode='clip'`` (also 'wrap' and NumPy's 'raise')."""
+
+    def __init__(self, axis: Any = None, mode: str = "clip") -> None:
+        if mode not in ("clip", "wrap", "raise"):
+            raise ValueError(f"take: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
+        self.axis = axis
+        self.mode = mode
+
+    def infer(self, a: BaseArray, idx: BaseArray) -> Specs:
+        if self.axis is None:
+            n = a.size
+            shape = idx._shape
+        else:
+            (ax,) = normalize_axis(self.axis, a.ndim, "take", False)
+            self.ax = ax
+            n = a._shape[ax]
+            shape = a._shape[:ax] + idx._shape + a._shape[ax + 1:]
+        if n == 0 and idx.size and self.mode != "raise":
+            raise IndexError("take: cannot do a non-empty take from an empty axis")
+        if idx._dtype.kind not in "iuf":
+            raise DTypeError(f"take: indices must be integers (or floats), got {idx._dtype}")
+        return [(shape, a._dtype)]
+
+    def forward(self, xp: Any, a: Any, idx: Any) -> Any:
+        if idx.dtype.kind == "f":
+            idx = idx.astype(numpy.int64)
+        axis = None if self.axis is None else self.ax
+        return xp.take(a, idx, axis=axis, mode=self.mode)
+
+
+def take(a: BaseArray, indices: BaseArray, axis: Any = None, mode: str = "clip") -> BaseArray:
+    common_device((a, indices), "take")
+    return apply(Take(axis, mode), (a, indices))
+
+
+@register("pick")
+class Pick(Op):
+    """MXNet's ``pick``: one element per position along ``axis`` chosen by ``index``."""
+
+    def __init__(self, axis: Any = -1, mode: str = "clip", keepdims: bool = False) -> None:
+        if mode not in ("clip", "wrap"):
+            raise ValueError(f"pick: mode must be 'clip' or 'wrap', got {mode!r}")
+        self.axis = axis
+        self.mode = mode
+        self.keepdims = keepdims
+
+    def infer(self, data: BaseArray, index: BaseArray) -> Specs:
+        (ax,) = normalize_axis(self.axis, data.ndim, "pick", False)
+        self.ax = ax
+        expect = data._shape[:ax] + data._shape[ax + 1:]
+        ishape = index._shape
+        if ishape != expect and ishape != data._shape[:ax] + (1,) + data._shape[ax + 1:]:
+            raise ShapeError(f"pick: index shape {ishape} does not match data shape "
+                             f"{data._shape} without axis {ax} (expected {expect})")
+        shape = data._shape[:ax] + (1,) + data._shape[ax + 1:] if self.keepdims else expect
+        return [(shape, data._dtype)]
+
+    def forward(self, xp: Any, data: Any, index: Any) -> Any:
+        ax = self.ax
+        n = data.shape[ax]
+        idx = index.astype(numpy.int64)
+        idx = xp.clip(idx, 0, n - 1) if self.mode == "clip" else xp.mod(idx, n)
+        if idx.ndim < data.ndim:
+            idx = xp.expand_dims(idx, ax)
+        out = xp.take_along_axis(data, idx, axis=ax)
+        return out if self.keepdims else xp.squeeze(out, axis=ax)
+
+
+def pick(data: BaseArray, index: BaseArray, axis: Any = -1, mode: str = "clip",
+         keepdims: bool = False) -> BaseArray:
+    common_device((data, index), "pick")
+    return apply(Pick(axis, mode, keepdims), (data, index))
+
+
+@register("one_hot")
+class OneHot(Op):
+    def __init__(self, depth: int, on_value: float = 1.0, off_value: float = 0.0,
+                 dtype: Any = "float32") -> None:
+        if int(depth) < 0:
+            raise ValueError(f"one_hot: depth must be non-negative, got {depth}")
+        self.depth = int(depth)
+        self.on = on_value
+        self.off = off_value
+        self.dtype = _dt.normalize(dtype) or numpy.dtype(numpy.float32)
+
+    def infer(self, x: BaseArray) -> Specs:
+        return [(x._shape + (self.depth,), self.dtype)]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        idx = x.astype(numpy.int64)
+        # indices outside [0, depth) give an all-off row (MXNet)
+        hit = idx[..., None] == xp.arange(self.depth)
+        return xp.where(hit, self.on, self.off).astype(self.dtype)
+
+
+def one_hot(x: BaseArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
+            dtype: Any = "float32") -> BaseArray:
+    return apply(OneHot(depth, on_value, off_value, dtype), (x,))
+
+
+@register("softmax")
+class Softmax(Op):
+    """Softmax along ``axis`` with MXNet's ``temperature``; ``log=True`` gives log_softmax."""
+
+    def __init__(self, axis: int = -1, temperature: float | None = None, log: bool = False,
+                 dtype: Any = None) -> None:
+        self.axis = axis
+        self.t = temperature
+        self.log = log
+        self.dtype = _dt.normalize(dtype)
+
+    def infer(self, x: BaseArray) -> Specs:
+        (self.ax,) = normalize_axis(self.axis, x.ndim, "softmax", False)
+        return [(x._shape, self.dtype or _dt.float_result(x._dtype))]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        dt = self.dtype or _dt.float_result(x.dtype)
+        x = x.astype(dt, copy=False)
+        if self.t is not None and self.t != 1:
+            x = x / dt.type(self.t)
+        # subtract the max: exp never overflows
+        shifted = x - xp.max(x, axis=self.ax, keepdims=True)
+        e = xp.exp(shifted)
+        s = xp.sum(e, axis=self.ax, keepdims=True)
+        if self.log:
+            return shifted - xp.log(s)
+        e /= s
+        return e
+
+
+register("log_softmax")(type("LogSoftmax", (Softmax,), {}))
+
+
+def softmax(x: BaseArray, axis: int = -1, temperature: float | None = None,
+            dtype: Any = None) -> BaseArray:
+    return apply(Softmax(axis, temperature, False, dtype), (x,))
+
+
+def log_softmax(x: BaseArray, axis: int = -1, temperature: float | None = None,
+                dtype: Any = None) -> BaseArray:
+    return apply(Softmax(axis, temperature, True, dtype), (x,))
+
+
+def nonzero(x: BaseArray) -> tuple[BaseArray, ...]:
+    """Indices of non-zero elements, one int64 array per dimension.
+
+    The result's length depends on the data, so this waits for ``x``.
+    """
+    host = x._host()
+    idx = numpy.nonzero(host) if host.ndim else numpy.nonzero(numpy.atleast_1d(host))
+    cls = type(x)
+    outs = []
+    for i in idx:
+        a = numpy.ascontiguousarray(i, dtype=numpy.int64)
+        if x._device.device_type == "gpu":
+            a = x._device.xp.asarray(a)
+        outs.append(cls._wrap(a, x._device))
+    return tuple(outs)
+
+
+@register("round")
+class Round(Op):
+    """Round half to even to ``decimals`` places (NumPy's ``round``)."""
+
+    def __init__(self, decimals: int = 0) -> None:
+        self.decimals = int(decimals)
+
+    def infer(self, x: BaseArray) -> Specs:
+        return [(x._shape, x._dtype)]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        return xp.round(x, self.decimals)
+
+
+def round_(x: BaseArray, decimals: int = 0) -> BaseArray:
+    return apply(Round(decimals), (x,))
