@@ -63,13 +63,16 @@ class Device:
     """
 
     __slots__ = ("device_type", "device_id")
+    device_type: str
+    device_id: int
 
-    def __init__(self, device_type: str | Device = "cpu", device_id: int = 0) -> None:
+    def __init__(self, device_type: str | int | Device = "cpu", device_id: int = 0) -> None:
         if isinstance(device_type, Device):
-            device_type, device_id = device_type.device_type, device_type.device_id
+            device_id = device_type.device_id
+            device_type = device_type.device_type
         if isinstance(device_type, int):
             device_type = _DEVTYPE_NAME.get(device_type, str(device_type))
-        if device_type not in _DEVTYPE_ID:
+        if not isinstance(device_type, str) or device_type not in _DEVTYPE_ID:
             raise ValueError(
                 f"Device: device_type must be one of {sorted(_DEVTYPE_ID)}, got {device_type!r}")
         if not isinstance(device_id, (int, numpy.integer)) or int(device_id) < 0:

@@ -44,6 +44,14 @@ class BaseArray:
 
     __slots__ = ("_buf", "_var", "_device", "_shape", "_dtype", "_grad", "_grad_req", "_node",
                  "__weakref__")
+    _buf: Any
+    _var: Var
+    _device: Device
+    _shape: tuple[int, ...]
+    _dtype: numpy.dtype
+    _grad: Any
+    _grad_req: str
+    _node: Any
 
     # -- construction -----------------------------------------------------------------------------
     @classmethod

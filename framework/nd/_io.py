@@ -68,7 +68,7 @@ def atomic_write(path: str, write: Any) -> None:
 def _host(x: Any, what: str, op: str) -> numpy.ndarray:
     if not isinstance(x, BaseArray):
         raise TypeError(f"{op}: {what} must be an ndarray, got {type(x).__name__}")
-    return numpy.ascontiguousarray(x._host())
+    return numpy.asarray(x._host(), order="C")  # ascontiguousarray would make 0-d arrays 1-d
 
 
 def _write_npz(path: str, arrays: dict[str, numpy.ndarray], kind: str) -> None:
