@@ -16,7 +16,7 @@ LAYERS = [
     ["engine"],
     ["nd"],
     ["autograd"],
-    ["np", "npx"],
+    ["np", "npx", "random"],
     ["gluon", "optimizer", "lr_scheduler", "initializer", "kvstore", "kv", "init", "metric"],
     ["test_utils"],
 ]

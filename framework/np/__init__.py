@@ -11,7 +11,7 @@ import numpy as _onp
 
 from ..nd import _create
 from ..nd._array import ndarray, set_np_function_table
-from . import _funcs, _ufuncs
+from . import _funcs, _linalg_top, _more, _stats, _ufuncs, linalg, random
 from ._funcs import (
     all,
     amax,
@@ -198,8 +198,15 @@ __all__ = [
     "float16", "float32", "float64", "dtype", "finfo", "iinfo", "pi", "e", "inf", "nan", "NaN",
     "NAN", "PINF", "NINF", "PZERO", "NZERO", "newaxis",
 ]
+# functions defined in the family modules, each listing its names in __all__
+for _mod in (_more, _stats, _linalg_top):
+    for _name in _mod.__all__:
+        globals()[_name] = getattr(_mod, _name)
+    __all__ += _mod.__all__
+__all__ += ["random", "linalg"]
 __all__ = list(dict.fromkeys(__all__))
 
 # NumPy functions called on framework arrays dispatch here (__array_function__/__array_ufunc__)
 set_np_function_table({name: globals()[name] for name in __all__
                        if callable(globals()[name]) and not isinstance(globals()[name], type)})
+set_np_function_table({name: getattr(linalg, name) for name in linalg.__all__})

@@ -15,6 +15,7 @@ from ..nd import _io, _misc
 from ..nd._base import BaseArray
 from ..nd._elemwise import unary
 from ..nd._io import load, save, savez
+from . import _ops, random
 
 __all__ = [
     "set_np", "reset_np", "is_np_array", "is_np_shape", "is_np_default_dtype",
@@ -24,6 +25,11 @@ __all__ = [
 ]
 
 FileFormatError = _io.FileFormatError
+
+# array operators defined in _ops, each listed in its __all__
+for _name in _ops.__all__:
+    globals()[_name] = getattr(_ops, _name)
+__all__ += [*_ops.__all__, "random"]
 
 _np_state = {"shape": True, "array": True}
 
