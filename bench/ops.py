@@ -15,8 +15,9 @@ Implementations: hand-written NumPy (``numpy.add``), framework with the ``Thread
 framework with the ``NaiveEngine`` and, when ``import torch`` works, PyTorch eager on the CPU.
 Framework loops issue N iterations, then call ``npx.waitall()`` once, so asynchronous work is
 counted in full; the time is divided by N. N is calibrated so one repeat takes about
-``--target-ms``; each measurement is repeated ``--repeat`` times and the median, min-max and IQR
-are reported, with the ratio to NumPy and to PyTorch. The garbage collector stays enabled (it is
+``--target-ms``; each measurement is repeated ``--repeat`` times, interleaved across the
+implementations, and the median, min-max and IQR are reported, with the ratio of medians to NumPy
+and to PyTorch. The garbage collector stays enabled (it is
 part of what a user pays). The whole run takes well under two minutes.
 """
 
@@ -155,12 +156,7 @@ def _calibrate(loop: Loop, target_s: float) -> int:
     return max(1, min(1 << 22, round(n * target_s / max(t, 1e-9))))
 
 
-def _measure(loop: Loop, ops: int, repeat: int, target_s: float) -> dict[str, Any]:
-    n = _calibrate(loop, target_s)
-    samples = []
-    for _ in range(repeat):
-        gc.collect()
-        samples.append(_time(loop, n) / n * 1e6)
+def _summary(samples: list[float], n: int, ops: int) -> dict[str, Any]:
     q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [samples[0]] * 3
     return {
         "n": n, "ops_per_iter": ops, "median_us": statistics.median(samples),
@@ -169,32 +165,59 @@ def _measure(loop: Loop, ops: int, repeat: int, target_s: float) -> dict[str, An
     }
 
 
-def _run_impl(impl: str, repeat: int, target_s: float, results: dict[str, dict[str, Any]],
-              only: set[str] | None) -> None:
-    """Measure every workload for one implementation, storing into ``results[workload]``."""
-    prev_engine = None
+def _use_engine(impl: str) -> None:
+    """Select the engine an implementation needs (a no-op for NumPy and PyTorch)."""
     if impl.startswith("framework"):
-        prev_engine = framework.engine.set_engine_type(impl.split()[1])
-    try:
-        for name, shape, kind, ops in WORKLOADS:
-            if only and name not in only:
-                continue
-            a_np, b_np = _inputs(shape)
+        want = impl.split()[1]
+        if framework.engine.engine_type() != want:
+            framework.engine.set_engine_type(want)
+
+
+def _build(impl: str, kind: str, shape: tuple[int, ...]) -> Loop:
+    a_np, b_np = _inputs(shape)
+    if impl == "NumPy":
+        return _numpy_loop(kind, a_np, b_np)
+    if impl == "PyTorch eager":
+        return _torch_loop(kind, torch.from_numpy(a_np), torch.from_numpy(b_np))
+    loop = _framework_loop(kind, fnp.array(a_np), fnp.array(b_np))
+    npx.waitall()
+    return loop
+
+
+def _run_workload(name: str, shape: tuple[int, ...], kind: str, ops: int, impls: list[str],
+                  repeat: int, target_s: float) -> dict[str, dict[str, Any]]:
+    """Measure one workload for every implementation.
+
+    Repeats are interleaved (repeat 1 of every implementation, then repeat 2...), so a change in
+    machine load while the bench runs shifts all implementations alike and spares the ratios.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    loops: dict[str, Loop] = {}
+    counts: dict[str, int] = {}
+    samples: dict[str, list[float]] = {}
+    for impl in impls:
+        try:
+            _use_engine(impl)
+            loops[impl] = _build(impl, kind, shape)
+            counts[impl] = _calibrate(loops[impl], target_s)
+            samples[impl] = []
+        except Exception as exc:  # keep going: one broken case must not sink the table
+            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+    for _ in range(repeat):
+        for impl in list(samples):
             try:
-                if impl == "NumPy":
-                    loop = _numpy_loop(kind, a_np, b_np)
-                elif impl == "PyTorch eager":
-                    loop = _torch_loop(kind, torch.from_numpy(a_np), torch.from_numpy(b_np))
-                else:
-                    loop = _framework_loop(kind, fnp.array(a_np), fnp.array(b_np))
-                    npx.waitall()
-                results[name][impl] = _measure(loop, ops, repeat, target_s)
-            except Exception as exc:  # keep going: one broken case must not sink the table
-                results[name][impl] = {"error": f"{type(exc).__name__}: {exc}"}
-            print(f"  {impl:<26} {name:<24} " + _short(results[name][impl]), file=sys.stderr)
-    finally:
-        if prev_engine is not None:
-            framework.engine.set_engine_type(prev_engine)
+                _use_engine(impl)
+                loops[impl](1)  # warm up after an engine switch (worker start, caches)
+                gc.collect()
+                samples[impl].append(_time(loops[impl], counts[impl]) / counts[impl] * 1e6)
+            except Exception as exc:
+                out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+                del samples[impl]
+    for impl in impls:
+        if impl in samples:
+            out[impl] = _summary(samples[impl], counts[impl], ops)
+        print(f"  {name:<24} {impl:<26} " + _short(out[impl]), file=sys.stderr)
+    return out
 
 
 def _short(r: dict[str, Any]) -> str:
@@ -204,6 +227,13 @@ def _short(r: dict[str, Any]) -> str:
 
 
 # -- report ---------------------------------------------------------------------------------------
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
 
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
@@ -231,6 +261,7 @@ def machine_info() -> dict[str, Any]:
         "framework_inline_size": framework._config.inline_size(),
         "torch": None,
         "torch_threads": None,
+        "loadavg_before": _loadavg(),
     }
     if torch is not None:
         info["torch"] = torch.__version__
@@ -291,19 +322,31 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {
         name: {} for name, *_ in WORKLOADS if not only or name in only}
     impls = [i for i in IMPLS if torch is not None or i != "PyTorch eager"]
+    prev_engine = framework.engine.engine_type()
     t0 = time.perf_counter()
-    for impl in impls:
-        _run_impl(impl, args.repeat, args.target_ms / 1e3, results, only)
+    try:
+        for name, shape, kind, ops in WORKLOADS:
+            if name in results:
+                results[name] = _run_workload(name, shape, kind, ops, impls, args.repeat,
+                                              args.target_ms / 1e3)
+    finally:
+        framework.engine.set_engine_type(prev_engine)
     elapsed = time.perf_counter() - t0
+    info["loadavg_after"] = _loadavg()
 
     print("## Machine\n")
     for key in ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy", "torch",
-                "torch_threads", "framework", "framework_inline_size"):
+                "torch_threads", "framework", "framework_inline_size", "loadavg_before",
+                "loadavg_after"):
         print(f"- {key}: {info[key]}")
     print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each; "
           f"µs per iteration; chain5 is 5 ops per iteration)\n")
     print(markdown_table(results))
     print(f"\n(total {elapsed:.1f} s)")
+    load = info["loadavg_before"].split()[0]
+    if load != "?" and float(load) > 0.5 * (info["usable_cores"] or 1):
+        print("\nwarning: the machine was busy when the bench started (load average above half "
+              "the cores); expect noisy numbers", file=sys.stderr)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "repeat": args.repeat, "target_ms": args.target_ms,

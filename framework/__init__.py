@@ -11,7 +11,7 @@ MXNet code runs after ``import framework as mx``::
 
 from __future__ import annotations
 
-from . import base, device, dtype, engine, nd, np, npx
+from . import base, device, dtype, engine, nd, np, npx, random
 from .base import FrameworkError, MXNetError
 from .device import (
     Context,
@@ -29,7 +29,7 @@ context = device
 __version__ = "0.1.0"
 
 __all__ = [
-    "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "test_utils",
+    "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "random", "test_utils",
     "FrameworkError", "MXNetError", "Context", "Device", "cpu", "cpu_pinned", "gpu",
     "current_context", "current_device", "gpu_memory_info", "num_gpus", "waitall",
     "__version__",

@@ -53,8 +53,10 @@ def bulk(size: int) -> Iterator[None]:
 @contextlib.contextmanager
 def engine_scope(name: str) -> Iterator[None]:
     """Use engine ``name`` ('NaiveEngine' or 'ThreadedEngine') inside the block."""
-    prev = set_engine_type(name)
+    prev = engine_type()
     try:
+        # switching waits for the old engine and may raise its pending error after the switch
+        set_engine_type(name)
         yield
     finally:
         set_engine_type(prev)

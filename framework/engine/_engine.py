@@ -149,6 +149,7 @@ class _Worker:
         self.pushed = 0
         self.done = 0
         self.waiters = 0
+        self.stopping = False
         self.thread = threading.Thread(target=self._loop, name=f"framework-engine-{key}",
                                        daemon=True)
         self.thread.start()
@@ -167,6 +168,12 @@ class _Worker:
             if len(self.queue) == 1:
                 self.cond.notify_all()
             return task.seq
+
+    def stop(self) -> None:
+        """Let the thread exit once its queue is empty."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
 
     def wait(self, seq: int) -> None:
         """Block until the task numbered ``seq`` on this worker has finished."""
@@ -188,6 +195,8 @@ class _Worker:
         while True:
             with cond:
                 while not queue:
+                    if self.stopping:
+                        return
                     cond.wait()
                 task = queue[0]
             for worker, seq in task.deps:
@@ -219,7 +228,9 @@ class Engine:
     def _raise_pending(self) -> None:
         with self._err_lock:
             pending = [e for e in self._errors if not e.fired]
-            self._errors = pending[1:]
+            self._errors = []
+        for e in pending[1:]:
+            e.fired = True  # MXNet's WaitForAll rethrows the first error and clears the rest
         if pending:
             pending[0].fire()
 
@@ -381,6 +392,16 @@ class ThreadedEngine(Engine):
                 return False
         return True
 
+    def shutdown(self) -> None:
+        """Finish queued work and stop the worker threads."""
+        with self.lock:
+            workers, self.workers, self.worker_list = self.worker_list, {}, []
+        for w in workers:
+            w.stop()
+        for w in workers:
+            if w.thread is not threading.current_thread():
+                w.thread.join(timeout=10)
+
 
 _NAMES = {
     "NaiveEngine": NaiveEngine,
@@ -413,12 +434,13 @@ def set_engine_type(name: str) -> str:
     """Switch engines (after waiting for all work); returns the previous type's name."""
     global _engine, _engine_name
     new = _make(name)
-    old_name = _engine_name
+    old, old_name = _engine, _engine_name
     try:
-        _engine.waitall()
+        old.waitall()
     finally:
         _engine = new
         _engine_name = name
+        old.shutdown()
     return old_name
 
 

@@ -207,7 +207,8 @@ class ndarray(BaseArray):
 
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
                    dl_device: Any = None, copy: bool | None = None) -> Any:
-        buf = self._synced()
+        self._wait_write()  # the consumer may write: wait for queued readers too (MXNet's
+        buf = self._synced()  # __dlpack__ is to_dlpack_for_write)
         kwargs: dict[str, Any] = {}
         if max_version is not None:
             kwargs["max_version"] = max_version
@@ -233,7 +234,10 @@ class ndarray(BaseArray):
 
     # -- NumPy protocol ---------------------------------------------------------------------
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        impl = _NP_FUNCS.get(func.__name__)
+        name = func.__name__
+        if getattr(func, "__module__", None) == "numpy.linalg":  # linalg.trace is not trace
+            name = "linalg." + name
+        impl = _NP_FUNCS.get(name)
         if impl is not None:
             return impl(*args, **kwargs)
         return _numpy_fallback(func, args, kwargs)
@@ -336,10 +340,10 @@ class ndarray(BaseArray):
                 shape = (kwargs.pop("shape"),)
             if kwargs:
                 raise TypeError(f"reshape: unexpected keyword arguments {sorted(kwargs)}")
+        if not shape:  # checked before unpacking: x.reshape(()) is a valid 0-d target
+            raise TypeError("reshape: a shape is required")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        if not shape:
-            raise TypeError("reshape: a shape is required")
         return _shape.reshape(self, shape, order)  # type: ignore[return-value]
 
     def reshape_like(self, other: BaseArray) -> ndarray:
@@ -705,6 +709,12 @@ class ndarray(BaseArray):
 
     def __ixor__(self, o: Any) -> ndarray:
         return self._inplace("bitwise_xor", o)
+
+    def __ilshift__(self, o: Any) -> ndarray:
+        return self._inplace("left_shift", o)
+
+    def __irshift__(self, o: Any) -> ndarray:
+        return self._inplace("right_shift", o)
 
     def __imatmul__(self, o: Any) -> ndarray:
         res = self @ o

@@ -167,7 +167,24 @@ def _b(name: str, rule: str, fn: Callable[[Any, Any, Any], Any] | None = None,
     if fn is None:
         n = np_name or name
         fn = lambda xp, a, b, _n=n: getattr(xp, _n)(a, b)
+    if rule == "float":
+        fn = _float_inputs(fn)
     BINARY[name] = (fn, rule)
+
+
+def _float_inputs(fn: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any, Any], Any]:
+    """Compute float-valued ops of 1-byte ints and bools in float32, as MXNet does (NumPy
+    would pick its float16 loops for them, then the float32 result has float16 precision)."""
+    fdt = _dt.default_float()
+
+    def run(xp: Any, a: Any, b: Any) -> Any:
+        if getattr(a, "ndim", None) is not None and a.dtype.itemsize == 1:
+            a = a.astype(fdt)
+        if getattr(b, "ndim", None) is not None and b.dtype.itemsize == 1:
+            b = b.astype(fdt)
+        return fn(xp, a, b)
+
+    return run
 
 
 for _n in ("add", "subtract", "multiply", "power", "mod", "remainder", "fmod", "floor_divide",

@@ -118,6 +118,9 @@ class GetItem(Op):
 def getitem(x: BaseArray, key: Any) -> BaseArray:
     comps, basic, dev_idx = _prepare(x, key)
     if basic:
+        if not any(k is Ellipsis for k in comps):
+            # a trailing `...` makes NumPy return a 0-d view instead of a scalar for `x1d[0]`
+            comps = (*comps, Ellipsis)
         buf = x._buf
         if buf is None:
             # decide view-or-copy from strides alone, without touching memory

@@ -85,6 +85,8 @@ class Sort(Op):
         if self.axis is None:
             shape: tuple[int, ...] = (x.size,)
         else:
+            if x.ndim == 0:  # as NumPy's sort: a 0-d array has no axis to sort along
+                raise numpy.exceptions.AxisError(self.axis, 0, "sort")
             normalize_axis(self.axis, x.ndim, "sort", False)
             shape = x._shape
         return [(shape, numpy.dtype(numpy.int64) if self.indices else x._dtype)]
@@ -301,6 +303,8 @@ class Softmax(Op):
     def forward(self, xp: Any, x: Any) -> Any:
         dt = self.dtype or _dt.float_result(x.dtype)
         x = x.astype(dt, copy=False)
+        if x.size == 0:  # no max to subtract
+            return x.copy()
         if self.t is not None and self.t != 1:
             x = x / dt.type(self.t)
         # subtract the max: exp never overflows

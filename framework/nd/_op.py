@@ -85,8 +85,11 @@ def common_device(arrays: Sequence[BaseArray], op: str) -> Device:
 
 
 def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
-          cls: type | None = None) -> Any:
-    """Run ``op`` on ``inputs``: infer outputs now, compute them on the engine."""
+          cls: type | None = None, mutated: Sequence[BaseArray] = ()) -> Any:
+    """Run ``op`` on ``inputs``: infer outputs now, compute them on the engine.
+
+    ``mutated``: arrays (or state tokens) the task also writes, to order it against other tasks
+    touching them (random ops name their device's generator here)."""
     if device is None:
         if not inputs:
             raise FrameworkError(f"{op.name}: an op without inputs needs a device")
@@ -107,5 +110,5 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
             for o, r in zip(outs, results):
                 o._set_result(r)
 
-    execute(op.name, fn, inputs, outs)
+    execute(op.name, fn, inputs, outs, mutated)
     return outs[0] if op.nout == 1 and len(outs) == 1 else tuple(outs)

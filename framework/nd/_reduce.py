@@ -36,7 +36,7 @@ def normalize_axis(axis: Any, ndim: int, op: str, allow_tuple: bool = True) -> t
         if not isinstance(a, (int, numpy.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         a = int(a)
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d array takes axis 0 or -1 (MXNet)
             raise AxisError(a, ndim, f"{op}")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -78,7 +78,7 @@ class Reduce(Op):
         rule, no_empty = REDUCTIONS[self.name]
         axes = normalize_axis(self.axis, x.ndim, self.name)
         self.axes = axes
-        if no_empty and any(x._shape[a] == 0 for a in axes) or (
+        if no_empty and any(x._shape[a] == 0 for a in axes if a < x.ndim) or (
                 no_empty and x.ndim == 0 and x.size == 0):
             raise ValueError(f"zero-size array to reduction operation "
                              f"{_EMPTY_NAME[self.name]} which has no identity")
@@ -106,6 +106,10 @@ class Reduce(Op):
         rule = REDUCTIONS[self.name][0]
         if rule in ("accum", "float"):
             kw["dtype"] = self.out_dtype
+            if rule == "float" and self.out_dtype == numpy.float16:
+                # mean/std/var of float16 accumulate in float32 (MXNet's safe accumulation);
+                # the result is cast back to float16
+                kw["dtype"] = numpy.float32
         if self.name in ("std", "var"):
             kw["ddof"] = self.ddof
         return fn(x, **kw)
@@ -137,7 +141,7 @@ class ArgReduce(Op):
         else:
             (ax,) = normalize_axis(self.axis, x.ndim, self.name, allow_tuple=False)
             self.ax = ax
-            if x._shape[ax] == 0:
+            if x.ndim and x._shape[ax] == 0:
                 raise ValueError(f"attempt to get {self.name} of an empty sequence")
             if self.keepdims:
                 shape = tuple(1 if i == ax else d for i, d in enumerate(x._shape))
@@ -169,9 +173,10 @@ class Cumulative(Op):
 
     def infer(self, x: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
         dt = self.dtype or _accum_dtype(x._dtype)
-        if self.axis is None:
+        if self.axis is not None:
+            normalize_axis(self.axis, x.ndim, self.name, allow_tuple=False)
+        if self.axis is None or x.ndim == 0:  # NumPy: a 0-d input gives shape (1,)
             return [((x.size,), dt)]
-        normalize_axis(self.axis, x.ndim, self.name, allow_tuple=False)
         return [(x._shape, dt)]
 
     def forward(self, xp: Any, x: Any) -> Any:

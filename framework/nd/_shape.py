@@ -207,9 +207,10 @@ class Repeat(Op):
             raise TypeError(f"repeat: repeats must be an int, got {self.repeats!r}")
         if self.repeats < 0:
             raise ValueError(f"repeat: repeats must be non-negative, got {self.repeats}")
-        if self.axis is None:
+        if self.axis is not None:
+            (ax,) = normalize_axis(self.axis, x.ndim, "repeat", False)
+        if self.axis is None or x.ndim == 0:
             return [((x.size * self.repeats,), x._dtype)]
-        (ax,) = normalize_axis(self.axis, x.ndim, "repeat", False)
         shape = list(x._shape)
         shape[ax] *= self.repeats
         return [(tuple(shape), x._dtype)]
@@ -245,6 +246,8 @@ def tile(x: BaseArray, reps: Any) -> BaseArray:
 
 
 def flip(x: BaseArray, axis: Any = None) -> BaseArray:
+    if x.ndim == 0 and axis is not None:  # as NumPy: a 0-d array has no axis to flip
+        raise numpy.exceptions.AxisError(f"flip: axis {axis!r} is out of bounds for a 0-d array")
     axes = normalize_axis(axis, x.ndim, "flip")
     return apply(_Copy("flip", x._shape, lambda xp, b: xp.flip(b, axis=axes)), (x,))
 

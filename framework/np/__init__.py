@@ -209,4 +209,4 @@ __all__ = list(dict.fromkeys(__all__))
 # NumPy functions called on framework arrays dispatch here (__array_function__/__array_ufunc__)
 set_np_function_table({name: globals()[name] for name in __all__
                        if callable(globals()[name]) and not isinstance(globals()[name], type)})
-set_np_function_table({name: getattr(linalg, name) for name in linalg.__all__})
+set_np_function_table({"linalg." + name: getattr(linalg, name) for name in linalg.__all__})

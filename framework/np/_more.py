@@ -134,7 +134,7 @@ def triu(m: Any, k: int = 0) -> BaseArray:
     return _tri_op("triu", m, k)
 
 
-def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None, device: Any = None,  # noqa: N803
+def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None, device: Any = None,
         ctx: Any = None) -> BaseArray:
     dt = _dt.normalize(dtype) or _dt.default_float()
     return _host_place(numpy.tri(int(N), None if M is None else int(M), int(k), dtype=dt),
@@ -473,7 +473,7 @@ def unravel_index(indices: Any, shape: Any, order: str = "C") -> tuple:
     return tuple(_host_place(numpy.asarray(r, dtype=numpy.int64), dev) for r in res)
 
 
-def vander(x: Any, N: int | None = None, increasing: bool = False) -> BaseArray:  # noqa: N803
+def vander(x: Any, N: int | None = None, increasing: bool = False) -> BaseArray:
     a = _arr(x, "vander")
     if a.ndim != 1:
         raise ValueError(f"vander: x must be 1-d, got shape {a._shape}")
@@ -493,20 +493,20 @@ def polyval(p: Any, x: Any) -> BaseArray:
     return out
 
 
-def _window(fn: Any, M: int, dtype: Any, device: Any, ctx: Any) -> BaseArray:  # noqa: N803
+def _window(fn: Any, M: int, dtype: Any, device: Any, ctx: Any) -> BaseArray:
     dt = _dt.normalize(dtype) or _dt.default_float()
     return _host_place(fn(int(M)).astype(dt), device, ctx)
 
 
-def hamming(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:  # noqa: N803
+def hamming(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:
     return _window(numpy.hamming, M, dtype, device, ctx)
 
 
-def hanning(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:  # noqa: N803
+def hanning(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:
     return _window(numpy.hanning, M, dtype, device, ctx)
 
 
-def blackman(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:  # noqa: N803
+def blackman(M: int, dtype: Any = None, device: Any = None, ctx: Any = None) -> BaseArray:
     return _window(numpy.blackman, M, dtype, device, ctx)
 
 
