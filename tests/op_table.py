@@ -413,7 +413,7 @@ BINARY_ROWS: dict[str, tuple[Any, tuple[Any, ...], tuple[Any, ...], tuple[Arg, A
 _plain = (Arg(), Arg())
 _divisor = (Arg(), Arg(nonzero=True))
 for _n in ("add", "subtract", "multiply"):
-    BINARY_ROWS[_n] = (arith, NUMERIC, MIXED, _plain, (2, 2.5))
+    BINARY_ROWS[_n] = (arith, ALL, MIXED, _plain, (2, 2.5))  # bool - bool raises
 for _n in ("maximum", "minimum", "fmax", "fmin"):
     BINARY_ROWS[_n] = (arith, ALL, MIXED, (Arg(special=True), Arg(special=True)), (2, 2.5))
 for _n in ("floor_divide", "mod", "remainder", "fmod"):
@@ -434,7 +434,8 @@ for _n in ("bitwise_and", "bitwise_or", "bitwise_xor"):
 for _n in ("left_shift", "right_shift"):
     BINARY_ROWS[_n] = (arith, INTS, MIXED_INT[::2], (Arg(-8, 8), Arg(0, 3)), (2,))
 for _n in ("gcd", "lcm"):
-    BINARY_ROWS[_n] = (arith, INTS, MIXED_INT[::2], (Arg(-12, 12), Arg(-12, 12)), (4,))
+    BINARY_ROWS[_n] = (arith, INTS + (BOOL,), MIXED_INT[::2], (Arg(-12, 12), Arg(-12, 12)),
+                       (4,))
 
 _BIN_REF = {"divide": onp.true_divide}
 
@@ -667,7 +668,7 @@ def _shape_rows() -> list[OpSpec]:
                ref=lambda x, **kw: onp.diagonal(x, **kw), shapes=((3, 4), (2, 3, 4)),
                kwargs=({}, {"offset": 1}, {"offset": -1, "axis1": 1, "axis2": 0})),
         OpSpec("clip", ref=onp.clip, fn=fnp.clip, inputs=(Arg(-2, 2),),
-               dtypes=(F32, I32, F16, I8, F64, I64),
+               dtypes=(F32, I32, F16, I8, F64, I64, U8),
                kwargs=({"a_min": -1, "a_max": 1}, {"a_min": None, "a_max": 0.5},
                        {"a_min": 0, "a_max": None})),
         OpSpec("clip", id="clip.method", fn=lambda x: x.clip(-1.5, 0.5),
@@ -834,8 +835,32 @@ def _misc_rows() -> list[OpSpec]:
     ]
 
 
-TABLE: list[OpSpec] = _unary_rows() + _binary_rows() + _reduction_rows() + _shape_rows() + \
-    _misc_rows()
+#: Array-API (NumPy 2) spellings -> the row they alias
+ALIASES = {
+    "acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": "arcsinh", "atan": "arctan",
+    "atanh": "arctanh", "atan2": "arctan2", "bitwise_invert": "invert",
+    "bitwise_left_shift": "left_shift", "bitwise_right_shift": "right_shift",
+}
+
+
+def _alias_rows(rows: list[OpSpec]) -> list[OpSpec]:
+    by_id = {r.id: r for r in rows}
+    out = []
+    for alias, name in ALIASES.items():
+        base = by_id[name]
+        out.append(dataclasses.replace(base, name=alias, id=alias, fn=getattr(fnp, alias),
+                                       ref=getattr(onp, alias), dtypes=base.dtypes[:2],
+                                       shapes=base.shapes[:3]))
+    out += [
+        OpSpec("permute_dims", fn=lambda x: fnp.permute_dims(x, (2, 0, 1)),
+               ref=lambda x: onp.permute_dims(x, (2, 0, 1)), shapes=((2, 3, 4), (2, 0, 3))),
+        OpSpec("matrix_transpose", ref=onp.matrix_transpose, shapes=((3, 4), (2, 3, 4), (2, 0))),
+    ]
+    return out
+
+
+_ROWS = _unary_rows() + _binary_rows() + _reduction_rows() + _shape_rows() + _misc_rows()
+TABLE: list[OpSpec] = _ROWS + _alias_rows(_ROWS)
 
 _ids = [s.id for s in TABLE]
 assert len(_ids) == len(set(_ids)), sorted({i for i in _ids if _ids.count(i) > 1})

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as onp
 import pytest
 from numpy.exceptions import AxisError
-from op_table import TABLE, Arg, OpSpec, expected_dtype, tolerance
+from op_table import ALIASES, TABLE, Arg, OpSpec, expected_dtype, tolerance
 
 import framework
 from framework import engine as feng
@@ -42,7 +42,7 @@ from framework.np import _funcs, _ufuncs
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 THREADED, NAIVE = "ThreadedEngine", "NaiveEngine"
-_GATE_S = 5.0  # a call that takes this long waited on the held queue (a sync inside the call)
+_GATE_S = 10.0  # a call that takes this long waited on the held queue (a sync inside the call)
 
 
 # -- engines --------------------------------------------------------------------------------------
@@ -264,6 +264,7 @@ def test_op(case: Case) -> None:
 def test_table_covers_every_op() -> None:
     covered = {s.name for s in TABLE} | {s.id for s in TABLE}
     exposed = (set(_ufuncs.UNARY_NAMES) | set(_ufuncs.BINARY_NAMES) | {"absolute", "pow"}
+               | set(ALIASES) | {"permute_dims", "matrix_transpose"}
                | (set(_funcs.__all__) - {"shape", "size", "ndim", "from_dlpack"})
                | {"relu", "sigmoid", "softmax", "log_softmax", "topk", "pick", "one_hot"})
     missing = sorted(exposed - covered)
@@ -411,6 +412,9 @@ OTHER_ERRORS = [
     ("split", ValueError, lambda: fnp.split(_a((5,)), 2), ()),
     ("pick", ValueError, lambda: npx.pick(_a((2, 3)), _a((3,))), ("(2, 3)", "(3,)")),
     ("negative-bool", TypeError, lambda: fnp.negative(_a((2,), bool)), ()),
+    ("subtract-bool", TypeError, lambda: _a((2,), bool) - _a((2,), bool), ("subtract",)),
+    ("subtract-bool-scalar", TypeError, lambda: fnp.subtract(True, _a((2,), bool)), ()),
+    ("gcd-bool", TypeError, lambda: fnp.gcd(_a((2,), bool), _a((2,), bool)), ()),
     ("numpy-operand", TypeError, lambda: fnp.add(_x(), onp.ones((2, 3))), ()),
     ("numpy-operator", TypeError, lambda: _x() * onp.ones((2, 3)), ()),
 ]

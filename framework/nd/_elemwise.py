@@ -202,12 +202,21 @@ for _n in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shif
     _b(_n, "int")
 
 
+#: ops NumPy has no bool loop for (the error is raised at the call, not in the task)
+_NO_BOOL = {
+    "subtract": "boolean subtract is not supported (as in NumPy); use logical_xor or ^",
+    "gcd": "bool inputs are not supported", "lcm": "bool inputs are not supported",
+}
+
+
 def _binary_dtype(name: str, rule: str, da: numpy.dtype, db: numpy.dtype) -> numpy.dtype:
     if rule == "bool":
         return numpy.dtype(numpy.bool_)
     dt = _dt.binary_result(da, db)
     if rule == "float":
         return _dt.float_result(dt)
+    if dt.kind == "b" and name in _NO_BOOL:
+        raise DTypeError(f"{name}: {_NO_BOOL[name]}")
     if rule == "int" and dt.kind not in "iub":
         raise DTypeError(f"{name}: only integer and bool inputs are supported, got {da} and {db}")
     return dt
@@ -219,6 +228,8 @@ def _scalar_dtype(name: str, rule: str, da: numpy.dtype, s: Any) -> numpy.dtype:
     dt = _dt.scalar_result(da, s)
     if rule == "float":
         return _dt.float_result(dt)
+    if dt.kind == "b" and name in _NO_BOOL:
+        raise DTypeError(f"{name}: {_NO_BOOL[name]}")
     if rule == "int" and (dt.kind not in "iub" or isinstance(s, (float, complex))):
         raise DTypeError(f"{name}: only integer and bool inputs are supported, got {da} and "
                          f"{type(s).__name__}")
@@ -262,7 +273,8 @@ def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
         sa = a._shape
         shape = sa if sa == b._shape else broadcast_shapes(sa, b._shape, name)
         da, db = a._dtype, b._dtype
-        dt = da if (da is db and rule == "arith") else _binary_dtype(name, rule, da, db)
+        dt = da if (da is db and rule == "arith" and da.kind != "b") else _binary_dtype(
+            name, rule, da, db)
         cls = type(a)
         inputs: tuple[BaseArray, ...] = (a, b)
         x, y = a, b
