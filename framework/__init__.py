@@ -11,7 +11,7 @@ MXNet code runs after ``import framework as mx``::
 
 from __future__ import annotations
 
-from . import base, device, dtype, engine, nd, np, npx, random
+from . import autograd, base, device, dtype, engine, nd, np, npx, random
 from .base import FrameworkError, MXNetError
 from .device import (
     Context,

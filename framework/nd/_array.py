@@ -18,6 +18,7 @@ from ..device import Device, _parse, num_gpus, resolve
 from . import _create, _elemwise, _index, _misc, _reduce, _shape
 from ._base import BaseArray, set_array_class
 from ._elemwise import binary, unary
+from ._tape import check_write
 
 __all__ = ["ndarray", "set_np_function_table", "set_autograd_hooks"]
 
@@ -40,9 +41,7 @@ def set_autograd_hooks(**hooks: Callable[..., Any]) -> None:
 
 
 def _guard_write(x: BaseArray) -> None:
-    guard = _AUTOGRAD.get("guard_write")
-    if guard is not None:
-        guard(x)
+    check_write(x)
 
 
 def _unary_method(name: str) -> Callable[[ndarray], ndarray]:
@@ -292,6 +291,7 @@ class ndarray(BaseArray):
         if stype not in (None, "default"):
             raise ValueError(f"attach_grad: only stype='default' is supported, got {stype!r}")
         self._grad_req = grad_req
+        self._node = None  # a variable is a leaf: gradients stop here
         self._grad = None if grad_req == "null" else _create.zeros_like(self)
         attached = _AUTOGRAD.get("attach")
         if attached is not None:

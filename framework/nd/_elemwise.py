@@ -22,8 +22,11 @@ import numpy
 from .. import dtype as _dt
 from ..base import DTypeError, FrameworkError, ShapeError
 from ..engine import _engine as _eng
+from . import _create, _reduce, _shape  # call-time use in gradients (those import us)
 from ._base import _INLINE, BaseArray, broadcast_shapes, execute, fail_now
 from ._op import Op, register
+from ._tape import STATE, check_write
+from ._tape import record as _record
 
 __all__ = ["UNARY", "BINARY", "unary", "binary", "is_scalar"]
 
@@ -127,6 +130,13 @@ class UnaryOp(Op):
             x = x.astype(_dt.default_float())
         return self.fn(xp, x)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        grad = UNARY_GRAD.get(self.name)
+        if grad is None or x._dtype.kind not in "fc":
+            return [None]
+        return [_cast_like(grad(x, y, g), x)]
+
 
 _UNARY_OPS: dict[str, UnaryOp] = {}
 for _n in UNARY:
@@ -151,6 +161,8 @@ def unary(name: str, x: BaseArray, out: BaseArray | None = None) -> BaseArray:
         res._set_result(fn_(xp, b))
 
     execute(name, run, (x,), (res,))
+    if STATE.recording:
+        _record(op, (x,), (res,))
     if out is not None:
         return _assign_out(name, out, res)
     return res
@@ -250,6 +262,41 @@ class BinaryOp(Op):
     def forward(self, xp: Any, a: Any, b: Any) -> Any:
         return self.fn(xp, a, b)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (y,), (g,) = inputs, outputs, out_grads
+        grad = BINARY_GRAD.get(self.name)
+        if grad is None:
+            return [None, None]
+        ga, gb = grad(a, b, y, g)
+        return [_unbroadcast(ga, a), _unbroadcast(gb, b)]
+
+
+class BinaryScalarOp(Op):
+    """A binary row applied to an array and a Python scalar (recorded for autograd only;
+    the computation itself goes through :func:`binary`)."""
+
+    def __init__(self, name: str, scalar: Any, reverse: bool) -> None:
+        self.name = name  # type: ignore[misc]
+        self.scalar = scalar
+        self.reverse = reverse
+
+    def infer(self, x: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
+        rule = BINARY[self.name][1]
+        return [(x._shape, _scalar_dtype(self.name, rule, x._dtype, self.scalar))]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        fn = BINARY[self.name][0]
+        return fn(xp, self.scalar, x) if self.reverse else fn(xp, x, self.scalar)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        grad = BINARY_GRAD.get(self.name)
+        if grad is None:
+            return [None]
+        if self.reverse:
+            return [_unbroadcast(grad(self.scalar, x, y, g)[1], x)]
+        return [_unbroadcast(grad(x, self.scalar, y, g)[0], x)]
+
 
 _BINARY_OPS: dict[str, BinaryOp] = {}
 for _n in BINARY:
@@ -302,6 +349,11 @@ def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
         raise TypeError(f"{name}: unsupported operand types {type(a).__name__} and "
                         f"{type(b).__name__}")
     res = cls._pending(shape, dt, dev)
+    if STATE.recording:
+        if mode == 0:
+            _record(_BINARY_OPS[name], inputs, (res,))
+        else:
+            _record(BinaryScalarOp(name, y, mode == 2), inputs, (res,))
     xp = dev.xp
     engine = _eng._engine
     if (not engine.naive and math.prod(shape) <= _INLINE and x._var.err is None
@@ -353,8 +405,178 @@ def _assign_out(name: str, out: BaseArray, res: BaseArray) -> BaseArray:
         raise ShapeError(f"{name}: out has shape {out._shape}, the result has shape "
                          f"{res._shape}")
 
+    check_write(out)
+
     def run() -> None:
         _buf(out)[...] = _buf(res)
 
     execute(f"{name}(out=)", run, (res,), (), mutated=(out,))
+    if STATE.recording and (res._node is not None or res._grad_req != "null"):
+        _record(_ASSIGN, (res,), (out,))
     return out
+
+
+class _Assign(Op):
+    """Records writing a result into an existing array (``out=``, ``x += y``)."""
+
+    name = "assign"
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [_cast_like(out_grads[0], inputs[0])]
+
+
+_ASSIGN = _Assign()
+
+
+# -- gradients ------------------------------------------------------------------------------------
+# Written in framework ops, so that they are differentiable themselves (double backward).
+
+def _mul(a: Any, b: Any) -> Any:
+    return binary("multiply", a, b)
+
+
+def _div(a: Any, b: Any) -> Any:
+    return binary("true_divide", a, b)
+
+
+def _add(a: Any, b: Any) -> Any:
+    return binary("add", a, b)
+
+
+def _sub(a: Any, b: Any) -> Any:
+    return binary("subtract", a, b)
+
+
+def _neg(a: Any) -> Any:
+    return unary("negative", a)
+
+
+def _mask(cond: Any, g: Any) -> Any:
+    """``g`` where ``cond`` holds, 0 elsewhere (cond is a bool array)."""
+    return binary("multiply", g, cond)
+
+
+def _log(v: Any) -> Any:
+    return unary("log", v) if isinstance(v, BaseArray) else math.log(v)
+
+
+def _zeros(x: Any, g: Any) -> Any:
+    return _create.zeros_like(g if isinstance(g, BaseArray) else x)
+
+
+def _sign(v: Any) -> Any:
+    return unary("sign", v) if isinstance(v, BaseArray) else float(numpy.sign(v))
+
+
+def _floor(v: Any) -> Any:
+    return unary("floor", v) if isinstance(v, BaseArray) else math.floor(v)
+
+
+def _trunc(v: Any) -> Any:
+    return unary("trunc", v) if isinstance(v, BaseArray) else math.trunc(v)
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_DEG = 180.0 / math.pi
+
+#: name -> d(op)/dx times the output gradient, as f(x, y, g)
+UNARY_GRAD: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "abs": lambda x, y, g: _mul(g, unary("sign", x)),
+    "absolute": lambda x, y, g: _mul(g, unary("sign", x)),
+    "fabs": lambda x, y, g: _mul(g, unary("sign", x)),
+    "negative": lambda x, y, g: _neg(g),
+    "positive": lambda x, y, g: g,
+    "square": lambda x, y, g: _mul(_mul(g, x), 2.0),
+    "sqrt": lambda x, y, g: _div(g, _mul(y, 2.0)),
+    "cbrt": lambda x, y, g: _div(g, _mul(_mul(y, y), 3.0)),
+    "exp": lambda x, y, g: _mul(g, y),
+    "expm1": lambda x, y, g: _mul(g, _add(y, 1.0)),
+    "exp2": lambda x, y, g: _mul(g, _mul(y, _LN2)),
+    "log": lambda x, y, g: _div(g, x),
+    "log2": lambda x, y, g: _div(g, _mul(x, _LN2)),
+    "log10": lambda x, y, g: _div(g, _mul(x, _LN10)),
+    "log1p": lambda x, y, g: _div(g, _add(x, 1.0)),
+    "sin": lambda x, y, g: _mul(g, unary("cos", x)),
+    "cos": lambda x, y, g: _neg(_mul(g, unary("sin", x))),
+    "tan": lambda x, y, g: _mul(g, _add(_mul(y, y), 1.0)),
+    "arcsin": lambda x, y, g: _div(g, unary("sqrt", _sub(1.0, _mul(x, x)))),
+    "arccos": lambda x, y, g: _neg(_div(g, unary("sqrt", _sub(1.0, _mul(x, x))))),
+    "arctan": lambda x, y, g: _div(g, _add(_mul(x, x), 1.0)),
+    "sinh": lambda x, y, g: _mul(g, unary("cosh", x)),
+    "cosh": lambda x, y, g: _mul(g, unary("sinh", x)),
+    "tanh": lambda x, y, g: _mul(g, _sub(1.0, _mul(y, y))),
+    "arcsinh": lambda x, y, g: _div(g, unary("sqrt", _add(_mul(x, x), 1.0))),
+    "arccosh": lambda x, y, g: _div(g, unary("sqrt", _sub(_mul(x, x), 1.0))),
+    "arctanh": lambda x, y, g: _div(g, _sub(1.0, _mul(x, x))),
+    "degrees": lambda x, y, g: _mul(g, _DEG),
+    "rad2deg": lambda x, y, g: _mul(g, _DEG),
+    "radians": lambda x, y, g: _div(g, _DEG),
+    "deg2rad": lambda x, y, g: _div(g, _DEG),
+    "reciprocal": lambda x, y, g: _neg(_mul(g, _mul(y, y))),
+    # where(x > 0, g, 0), not g * (x >= 0): the subgradient at 0 is 0, as in MXNet
+    "relu": lambda x, y, g: _mask(binary("greater", x, 0), g),
+    "sigmoid": lambda x, y, g: _mul(g, _mul(y, _sub(1.0, y))),
+    "softsign": lambda x, y, g: _div(g, unary("square", _add(unary("abs", x), 1.0))),
+    "softrelu": lambda x, y, g: _mul(g, unary("sigmoid", x)),
+    "rsqrt": lambda x, y, g: _mul(g, _mul(unary("square", y), _mul(y, -0.5))),
+    "rcbrt": lambda x, y, g: _mul(g, _mul(unary("square", unary("square", y)), -1.0 / 3.0)),
+}
+for _n in ("sign", "floor", "ceil", "trunc", "rint", "fix"):
+    UNARY_GRAD[_n] = lambda x, y, g: _zeros(x, g)
+
+#: name -> (d/da, d/db) times the output gradient, as f(a, b, y, g); a or b may be a scalar
+BINARY_GRAD: dict[str, Callable[[Any, Any, Any, Any], tuple[Any, Any]]] = {
+    "add": lambda a, b, y, g: (g, g),
+    "subtract": lambda a, b, y, g: (g, _neg(g)),
+    "multiply": lambda a, b, y, g: (_mul(g, b), _mul(g, a)),
+    "true_divide": lambda a, b, y, g: (_div(g, b), _neg(_div(_mul(g, y), b))),
+    "divide": lambda a, b, y, g: (_div(g, b), _neg(_div(_mul(g, y), b))),
+    "power": lambda a, b, y, g: (_mul(g, _mul(b, binary("power", a, _sub(b, 1.0)))),
+                                 _mul(g, _mul(y, _log(a)))),
+    "maximum": lambda a, b, y, g: (_mask(binary("greater_equal", a, b), g),
+                                   _mask(binary("less", a, b), g)),
+    "minimum": lambda a, b, y, g: (_mask(binary("less_equal", a, b), g),
+                                   _mask(binary("greater", a, b), g)),
+    "fmax": lambda a, b, y, g: (_mask(binary("greater_equal", a, b), g),
+                                _mask(binary("less", a, b), g)),
+    "fmin": lambda a, b, y, g: (_mask(binary("less_equal", a, b), g),
+                                _mask(binary("greater", a, b), g)),
+    "mod": lambda a, b, y, g: (g, _neg(_mul(g, _floor(_div(a, b))))),
+    "remainder": lambda a, b, y, g: (g, _neg(_mul(g, _floor(_div(a, b))))),
+    "fmod": lambda a, b, y, g: (g, _neg(_mul(g, _trunc(_div(a, b))))),
+    "floor_divide": lambda a, b, y, g: (_zeros(a, g), _zeros(b, g)),
+    "hypot": lambda a, b, y, g: (_mul(g, _div(a, y)), _mul(g, _div(b, y))),
+    "arctan2": lambda a, b, y, g: (
+        _mul(g, _div(b, _add(_mul(a, a), _mul(b, b)))),
+        _neg(_mul(g, _div(a, _add(_mul(a, a), _mul(b, b)))))),
+    "logaddexp": lambda a, b, y, g: (_mul(g, unary("exp", _sub(a, y))),
+                                     _mul(g, unary("exp", _sub(b, y)))),
+    "copysign": lambda a, b, y, g: (_mul(g, _mul(_sign(a), _sign(b))), _zeros(b, g)),
+}
+
+
+def _cast_like(g: Any, x: BaseArray) -> Any:
+    if not isinstance(g, BaseArray):
+        return _create.full_like(x, g)
+    if g._dtype != x._dtype:
+        return _shape.astype(g, x._dtype)
+    return g
+
+
+def _unbroadcast(g: Any, x: Any) -> Any:
+    """Sum ``g`` over the axes broadcasting added to ``x``, back to ``x``'s shape and dtype;
+    None when ``x`` is not a differentiable array (a scalar, or integers)."""
+    if not isinstance(x, BaseArray) or x._dtype.kind not in "fc" or g is None:
+        return None
+    if not isinstance(g, BaseArray):
+        return _create.full_like(x, g)
+    if g._shape != x._shape:
+        extra = len(g._shape) - len(x._shape)
+        axes = tuple(range(extra)) + tuple(
+            i + extra for i, d in enumerate(x._shape) if d == 1 and g._shape[i + extra] != 1)
+        if axes:
+            g = _reduce.reduce("sum", g, axis=axes, keepdims=True)
+        if g._shape != x._shape:
+            g = _shape.reshape(g, x._shape)
+    return _cast_like(g, x)

@@ -18,11 +18,11 @@ from typing import Any
 import numpy
 
 from ..base import ShapeError
+from . import _create, _shape  # module references: both import this module in turn
 from ._base import BaseArray, broadcast_shapes, execute
-from ._create import array as _array
-from ._create import to_device
+from ._elemwise import _unbroadcast
 from ._op import Op, apply, register
-from ._shape import astype
+from ._tape import STATE, check_write, record, requires_grad
 
 __all__ = ["getitem", "setitem"]
 
@@ -60,7 +60,7 @@ def _prepare(x: BaseArray, key: Any) -> tuple[tuple[Any, ...], bool, list[tuple[
                 comps.append(k)
                 dev_idx.append((i, k))
             elif k._dtype.kind == "f":
-                k2 = astype(k, numpy.int64)
+                k2 = _shape.astype(k, numpy.int64)
                 comps.append(k2)
                 dev_idx.append((i, k2))
             else:
@@ -114,6 +114,88 @@ class GetItem(Op):
         r = x[key]
         return xp.array(r, copy=True) if r.base is not None or r is x else r
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        x, idx = inputs[0], inputs[1:]
+        if x._dtype.kind not in "fc":
+            return [None] * len(inputs)
+        return [_scatter_op(x._shape, x._dtype, self.comps, out_grads[0], idx)] + [None] * len(idx)
+
+
+@register("_scatter")
+class Scatter(Op):
+    """``zeros(shape)`` with ``g`` added at ``key`` (repeated indices accumulate): the gradient
+    of indexing. Its own gradient is indexing again, so gradients of gradients work."""
+
+    def __init__(self, comps: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> None:
+        self.comps = comps
+        self.shape = shape
+        self.dtype = dtype
+
+    def infer(self, g: BaseArray, *idx: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
+        return [(self.shape, self.dtype)]
+
+    def forward(self, xp: Any, g: Any, *idx: Any) -> Any:
+        it = iter(idx)
+        key = tuple(next(it) if isinstance(k, BaseArray) else k for k in self.comps)
+        z = xp.zeros(self.shape, self.dtype)
+        if all(_is_basic(k) for k in key):
+            z[key] = g  # basic indexing never selects a position twice
+        else:
+            xp.add.at(z, key, g)
+        return z
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        idx = inputs[1:]
+        return [apply(GetItem(self.comps, inputs[0]._shape), (out_grads[0], *idx))] + \
+            [None] * len(idx)
+
+
+def _scatter_op(shape: tuple[int, ...], dtype: Any, comps: tuple[Any, ...], g: BaseArray,
+                idx: Any = ()) -> BaseArray:
+    return apply(Scatter(comps, shape, dtype), (g, *idx))
+
+
+def scatter(shape: tuple[int, ...], dtype: Any, key: Any, g: BaseArray) -> BaseArray:
+    """``zeros(shape, dtype)`` with ``g`` added at ``key`` (host index arrays or slices)."""
+    key = key if isinstance(key, tuple) else (key,)
+    dev_idx = [k for k in key if isinstance(k, BaseArray)]
+    return _scatter_op(shape, dtype, key, g, dev_idx)
+
+
+def _record_view(x: BaseArray, out: BaseArray, comps: tuple[Any, ...]) -> BaseArray:
+    if STATE.recording:
+        record(_IndexView(comps), (x,), (out,))
+    return out
+
+
+class _IndexView(Op):
+    """Stands for a basic-indexing view in the autograd graph."""
+
+    name = "getitem_view"
+
+    def __init__(self, comps: tuple[Any, ...]) -> None:
+        self.comps = comps
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,) = inputs
+        if x._dtype.kind not in "fc":
+            return [None]
+        return [_scatter_op(x._shape, x._dtype, self.comps, out_grads[0])]
+
+
+@register("setitem")
+class SetItem(Op):
+    """Records ``x[key] = value`` when ``value`` takes part in the graph; ``x`` was not in it
+    (writing into an array that is in the graph raises while recording)."""
+
+    def __init__(self, comps: tuple[Any, ...]) -> None:
+        self.comps = comps
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        val, idx = inputs[0], inputs[1:]
+        part = apply(GetItem(self.comps, _shape_of(outputs[0], self.comps)), (out_grads[0], *idx))
+        return [_unbroadcast(part, val)] + [None] * len(idx)
+
 
 def getitem(x: BaseArray, key: Any) -> BaseArray:
     comps, basic, dev_idx = _prepare(x, key)
@@ -129,11 +211,11 @@ def getitem(x: BaseArray, key: Any) -> BaseArray:
                 strides=_c_strides(x._shape, x._dtype.itemsize))
             sub = probe[comps]
             if sub.flags.c_contiguous:
-                return x._view(x._alloc_buffer()[comps])
+                return _record_view(x, x._view(x._alloc_buffer()[comps]), comps)
             return apply(GetItem(comps, sub.shape), (x,))
         sub = buf[comps]
         if sub.flags.c_contiguous:
-            return x._view(sub)
+            return _record_view(x, x._view(sub), comps)
         return apply(GetItem(comps, sub.shape), (x,))
     shape = _shape_of(x, comps)
     return apply(GetItem(comps, shape), (x, *[a for _, a in dev_idx]))
@@ -150,18 +232,19 @@ def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 def setitem(x: BaseArray, key: Any, value: Any) -> None:
     """``x[key] = value`` as an engine task that writes ``x``."""
+    check_write(x)
     comps, basic, dev_idx = _prepare(x, key)
     target = _shape_of(x, comps)
     if isinstance(value, BaseArray):
         if value._device != x._device:
-            value = to_device(value, x._device)
+            value = _create.to_device(value, x._device)
         val: Any = value
         vshape = value._shape
     elif isinstance(value, (int, float, bool, complex, numpy.generic)):
         val = value.item() if isinstance(value, numpy.generic) else value
         vshape = ()
     else:
-        val = _array(value, dtype=x._dtype, device=x._device)
+        val = _create.array(value, dtype=x._dtype, device=x._device)
         vshape = val._shape
     try:
         if broadcast_shapes(vshape, target, "setitem") != target:
@@ -179,3 +262,5 @@ def setitem(x: BaseArray, key: Any, value: Any) -> None:
         xb[_run_key(comps)] = v
 
     execute("setitem", run, reads, (), mutated=(x,))
+    if STATE.recording and isinstance(val, BaseArray) and requires_grad(val):
+        record(SetItem(comps), (val, *[a for _, a in dev_idx]), (x,))

@@ -23,6 +23,7 @@ import numpy
 from ..base import FrameworkError
 from ..device import Device
 from ._base import BaseArray, array_class, execute
+from ._tape import STATE, record
 
 __all__ = ["Op", "REGISTRY", "register", "apply", "common_device", "get_op"]
 
@@ -84,6 +85,11 @@ def common_device(arrays: Sequence[BaseArray], op: str) -> Device:
     return dev
 
 
+def _buffers(arrays: Sequence[BaseArray]) -> list[Any]:
+    # a buffer is None only when its producer failed and the error already fired: read garbage
+    return [x._buf if x._buf is not None else x._alloc_buffer() for x in arrays]
+
+
 def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
           cls: type | None = None, mutated: Sequence[BaseArray] = ()) -> Any:
     """Run ``op`` on ``inputs``: infer outputs now, compute them on the engine.
@@ -103,12 +109,14 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
         out0 = outs[0]
 
         def fn() -> None:
-            out0._set_result(op.forward(xp, *[x._buf for x in inputs]))
+            out0._set_result(op.forward(xp, *_buffers(inputs)))
     else:
         def fn() -> None:
-            results = op.forward(xp, *[x._buf for x in inputs])
+            results = op.forward(xp, *_buffers(inputs))
             for o, r in zip(outs, results):
                 o._set_result(r)
 
     execute(op.name, fn, inputs, outs, mutated)
+    if STATE.recording:
+        record(op, inputs, outs)
     return outs[0] if op.nout == 1 and len(outs) == 1 else tuple(outs)

@@ -15,10 +15,12 @@ import numpy
 
 from .. import dtype as _dt
 from ..base import ShapeError
+from . import _index  # call-time use in gradients (_index imports this module)
 from ._base import BaseArray, broadcast_shapes
-from ._elemwise import binary
+from ._elemwise import _unbroadcast, binary
 from ._op import Op, apply, common_device, register
-from ._reduce import normalize_axis
+from ._reduce import normalize_axis, reduce
+from ._tape import STATE, record
 
 __all__ = [
     "reshape", "transpose", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
@@ -59,12 +61,14 @@ def infer_reshape(size: int, old: Shape, new: Shape) -> Shape:
 
 
 class _Copy(Op):
-    """Materialise ``make(buf)`` (a view expression) into new memory."""
+    """Materialise ``make(buf)`` (a view expression) into new memory; ``grad(g, x)`` maps the
+    output gradient back to the input."""
 
-    def __init__(self, name: str, shape: Shape, make: Any, dtype: Any = None) -> None:
+    def __init__(self, name: str, shape: Shape, make: Any, grad: Any, dtype: Any = None) -> None:
         self.name = name  # type: ignore[misc]
         self.shape = shape
         self.make = make
+        self.grad = grad
         self.dtype = dtype
 
     def infer(self, x: BaseArray) -> list[tuple[Shape, numpy.dtype]]:
@@ -73,8 +77,44 @@ class _Copy(Op):
     def forward(self, xp: Any, x: Any) -> Any:
         return xp.array(self.make(xp, x), copy=True)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        return [self.grad(g, x)]
+
 
 register("_copy_view")(_Copy)
+
+
+class _ViewOp(Op):
+    """Stands for a view (reshape, transpose...) in the autograd graph; the view itself was
+    made without running anything."""
+
+    def __init__(self, name: str, grad: Any) -> None:
+        self.name = name  # type: ignore[misc]
+        self.grad = grad
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        return [self.grad(g, x)]
+
+
+register("_view")(_ViewOp)
+
+
+def view_of(x: BaseArray, buf: Any, name: str, grad: Any) -> BaseArray:
+    """A view of ``x`` over ``buf`` (a view of x's buffer), recorded for autograd."""
+    out = x._view(buf)
+    if STATE.recording:
+        record(_ViewOp(name, grad), (x,), (out,))
+    return out
+
+
+def _reshape_back(g: BaseArray, x: BaseArray) -> BaseArray:
+    return reshape(g, x._shape)
 
 
 def _view_or_copy(x: BaseArray, name: str, shape: Shape, make: Any) -> BaseArray:
@@ -86,8 +126,8 @@ def _view_or_copy(x: BaseArray, name: str, shape: Shape, make: Any) -> BaseArray
     except ValueError:
         v = None
     if v is not None:
-        return x._view(v)
-    return apply(_Copy(name, shape, lambda xp_, b: make(xp_, b, False)), (x,))
+        return view_of(x, v, name, _reshape_back)
+    return apply(_Copy(name, shape, lambda xp_, b: make(xp_, b, False), _reshape_back), (x,))
 
 
 def reshape(x: BaseArray, shape: Any, order: str = "C") -> BaseArray:
@@ -96,7 +136,7 @@ def reshape(x: BaseArray, shape: Any, order: str = "C") -> BaseArray:
         raise NotImplementedError(f"reshape: order={order!r} is not supported (only 'C')")
     new = infer_reshape(x.size, x._shape, _norm_shape(shape, "reshape"))
     if new == x._shape:
-        return x._view(x._alloc_buffer())
+        return view_of(x, x._alloc_buffer(), "reshape", lambda g, _x: g)
 
     def make(xp: Any, b: Any, view: bool) -> Any:
         if view:
@@ -119,13 +159,16 @@ def transpose(x: BaseArray, axes: Any = None) -> BaseArray:
             raise ValueError(f"transpose: axes {tuple(axes)} don't match array of shape "
                              f"{x._shape}")
         perm = tuple(a % x.ndim for a in perm)
-    return x._view(x._alloc_buffer().transpose(perm))
+    inverse = tuple(int(i) for i in numpy.argsort(perm))
+    return view_of(x, x._alloc_buffer().transpose(perm), "transpose",
+                   lambda g, _x: transpose(g, inverse))
 
 
 def swapaxes(x: BaseArray, axis1: int, axis2: int) -> BaseArray:
     (a,) = normalize_axis(axis1, x.ndim, "swapaxes", False)
     (b,) = normalize_axis(axis2, x.ndim, "swapaxes", False)
-    return x._view(x._alloc_buffer().swapaxes(a, b))
+    return view_of(x, x._alloc_buffer().swapaxes(a, b), "swapaxes",
+                   lambda g, _x: swapaxes(g, a, b))
 
 
 def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
@@ -134,7 +177,7 @@ def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
     norm = normalize_axis(tuple(axes), nd, "expand_dims")
     it = iter(x._shape)
     shape = tuple(1 if i in norm else next(it) for i in range(nd))
-    return x._view(x._alloc_buffer().reshape(shape))
+    return view_of(x, x._alloc_buffer().reshape(shape), "expand_dims", _reshape_back)
 
 
 def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
@@ -147,7 +190,7 @@ def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
                 raise ShapeError(f"squeeze: cannot select an axis to squeeze out which has "
                                  f"size not equal to one (axis {a} of shape {x._shape})")
         shape = tuple(d for i, d in enumerate(x._shape) if i not in axes)
-    return x._view(x._alloc_buffer().reshape(shape))
+    return view_of(x, x._alloc_buffer().reshape(shape), "squeeze", _reshape_back)
 
 
 def ravel(x: BaseArray) -> BaseArray:
@@ -156,11 +199,11 @@ def ravel(x: BaseArray) -> BaseArray:
 
 def flatten(x: BaseArray) -> BaseArray:
     """A 1-D copy (never a view, as NumPy's ``flatten``)."""
-    return apply(_Copy("flatten", (x.size,), lambda xp, b: b.reshape(-1)), (x,))
+    return apply(_Copy("flatten", (x.size,), lambda xp, b: b.reshape(-1), _reshape_back), (x,))
 
 
 def copy(x: BaseArray) -> BaseArray:
-    return apply(_Copy("copy", x._shape, lambda xp, b: b), (x,))
+    return apply(_Copy("copy", x._shape, lambda xp, b: b, lambda g, _x: g), (x,))
 
 
 @register("astype")
@@ -173,6 +216,12 @@ class AsType(Op):
 
     def forward(self, xp: Any, x: Any) -> Any:
         return x.astype(self.dtype, copy=True)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc" or self.dtype.kind not in "fc":
+            return [None]
+        return [astype(g, x._dtype)]
 
 
 def astype(x: BaseArray, dtype: Any, copy: bool = True) -> BaseArray:
@@ -192,7 +241,8 @@ def broadcast_to(x: BaseArray, shape: Any) -> BaseArray:
     for d_in, d_out in zip(x._shape[::-1], shape[::-1]):
         if d_in != d_out and d_in != 1:
             raise ShapeError(f"broadcast_to: cannot broadcast shape {x._shape} to {shape}")
-    return apply(_Copy("broadcast_to", shape, lambda xp, b: xp.broadcast_to(b, shape)), (x,))
+    return apply(_Copy("broadcast_to", shape, lambda xp, b: xp.broadcast_to(b, shape),
+                       lambda g, x_: _unbroadcast(g, x_)), (x,))
 
 
 @register("repeat")
@@ -219,6 +269,17 @@ class Repeat(Op):
         return xp.repeat(x, self.repeats, axis=self.axis)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        r = int(self.repeats)
+        if self.axis is None:
+            return [reshape(reduce("sum", reshape(g, (x.size, r)), axis=1), x._shape)]
+        (ax,) = normalize_axis(self.axis, x.ndim, "repeat", False)
+        grouped = reshape(g, x._shape[:ax] + (x._shape[ax], r) + x._shape[ax + 1:])
+        return [reduce("sum", grouped, axis=ax + 1)]
 def repeat(x: BaseArray, repeats: int, axis: Any = None) -> BaseArray:
     return apply(Repeat(repeats, axis), (x,))
 
@@ -241,6 +302,18 @@ class Tile(Op):
         return xp.tile(x, self.reps)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        n = max(len(self.reps), x.ndim)
+        reps = (1,) * (n - len(self.reps)) + self.reps
+        shape = (1,) * (n - x.ndim) + x._shape
+        # output axis i holds reps[i] copies of a block of shape[i]: split it into (rep, dim)
+        pairs = tuple(v for r, d in zip(reps, shape) for v in (r, d))
+        summed = reduce("sum", reshape(g, pairs), axis=tuple(range(0, 2 * n, 2)))
+        return [reshape(summed, x._shape)]
 def tile(x: BaseArray, reps: Any) -> BaseArray:
     return apply(Tile(reps), (x,))
 
@@ -249,7 +322,8 @@ def flip(x: BaseArray, axis: Any = None) -> BaseArray:
     if x.ndim == 0 and axis is not None:  # as NumPy: a 0-d array has no axis to flip
         raise numpy.exceptions.AxisError(f"flip: axis {axis!r} is out of bounds for a 0-d array")
     axes = normalize_axis(axis, x.ndim, "flip")
-    return apply(_Copy("flip", x._shape, lambda xp, b: xp.flip(b, axis=axes)), (x,))
+    return apply(_Copy("flip", x._shape, lambda xp, b: xp.flip(b, axis=axes),
+                       lambda g, _x: flip(g, axes)), (x,))
 
 
 @register("diag")
@@ -272,6 +346,18 @@ class Diag(Op):
         return xp.array(xp.diag(x, self.k), copy=True)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        if x.ndim == 1:
+            return [diag(g, self.k)]
+        r, c = x._shape
+        n = g._shape[0]
+        rows = numpy.arange(n) + max(-self.k, 0)
+        cols = numpy.arange(n) + max(self.k, 0)
+        return [_index.scatter(x._shape, x._dtype, (rows, cols), g)]
 def diag(x: BaseArray, k: int = 0) -> BaseArray:
     return apply(Diag(k), (x,))
 
@@ -323,6 +409,12 @@ class Split(Op):
         return outs
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,) = inputs
+        if x._dtype.kind not in "fc":
+            return [None]
+        return [concatenate(list(out_grads), axis=self.ax)]
 def split(x: BaseArray, indices_or_sections: Any, axis: int = 0,
           strict: bool = True) -> list[BaseArray]:
     out = apply(Split(indices_or_sections, axis, strict), (x,))
@@ -370,6 +462,22 @@ class Concatenate(Op):
         return xp.concatenate(xs, axis=None if self.axis is None else self.ax, dtype=dt)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g,) = out_grads
+        grads: list[Any] = []
+        lo = 0
+        for x in inputs:
+            if self.axis is None:
+                hi = lo + x.size
+                part = reshape(_index.getitem(g, slice(lo, hi)), x._shape)
+            else:
+                hi = lo + x._shape[self.ax]
+                key = (slice(None),) * self.ax + (slice(lo, hi),)
+                part = _index.getitem(g, key)
+            grads.append(_unbroadcast(part, x))
+            lo = hi
+        return grads
 def _arrays(seq: Any, op: str) -> list[BaseArray]:
     if isinstance(seq, BaseArray):
         raise TypeError(f"{op}: expected a sequence of arrays, got a single ndarray")
@@ -414,6 +522,17 @@ class Clip(Op):
         return xp.clip(x, self.a_min, self.a_max).astype(x.dtype, copy=False)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if x._dtype.kind not in "fc":
+            return [None]
+        # the gradient passes where a_min <= x <= a_max (bounds included)
+        if self.a_min is not None:
+            g = binary("multiply", g, binary("greater_equal", x, self.a_min))
+        if self.a_max is not None:
+            g = binary("multiply", g, binary("less_equal", x, self.a_max))
+        return [g]
 def clip(x: BaseArray, a_min: Any = None, a_max: Any = None) -> BaseArray:
     if isinstance(a_min, BaseArray) or isinstance(a_max, BaseArray):
         out = x
@@ -438,5 +557,12 @@ class Where(Op):
         return xp.where(c, a, b)
 
 
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (c, a, b), (g,) = inputs, out_grads
+        zero = binary("multiply", g, 0)
+        ga = apply(Where(), (c, g, zero))
+        gb = apply(Where(), (c, zero, g))
+        return [None, _unbroadcast(ga, a), _unbroadcast(gb, b)]
 def where(cond: BaseArray, a: BaseArray, b: BaseArray) -> BaseArray:
     return apply(Where(), (cond, a, b))
