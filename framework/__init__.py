@@ -29,7 +29,8 @@ context = device
 __version__ = "0.1.0"
 
 __all__ = [
-    "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "random", "test_utils",
+    "autograd", "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "random",
+    "test_utils",
     "FrameworkError", "MXNetError", "Context", "Device", "cpu", "cpu_pinned", "gpu",
     "current_context", "current_device", "gpu_memory_info", "num_gpus", "waitall",
     "__version__",

@@ -229,6 +229,9 @@ class ndarray(BaseArray):
 
     def wait_to_read(self) -> None:
         """Block until the array is computed (raises a failed op's error once)."""
+        v = self._var
+        if v.writer is None and v.err is None:
+            return  # computed inline or created from data: nothing to wait for
         BaseArray.wait_to_read(self)
 
     # -- NumPy protocol ---------------------------------------------------------------------
@@ -305,7 +308,7 @@ class ndarray(BaseArray):
                  train_mode: bool = True) -> None:
         """Compute gradients of this array with respect to marked variables."""
         bw = _AUTOGRAD.get("backward")
-        if bw is None or self._node is None:
+        if bw is None or (self._node is None and self._grad_req == "null"):
             raise FrameworkError("Cannot differentiate node because it is not in a "
                                  "computational graph. You need to set is_recording to true or "
                                  "use autograd.record() to save computational graphs for "
@@ -560,29 +563,17 @@ class ndarray(BaseArray):
         _index.setitem(self, key, value)
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, o: Any) -> ndarray:
-        return binary("add", self, o)
+    __add__ = _elemwise.make_operator("add", "iuf")
+    __radd__ = _elemwise.make_operator("add", "iuf", reverse=True)
 
-    def __radd__(self, o: Any) -> ndarray:
-        return binary("add", o, self)
+    __sub__ = _elemwise.make_operator("subtract", "iuf")
+    __rsub__ = _elemwise.make_operator("subtract", "iuf", reverse=True)
 
-    def __sub__(self, o: Any) -> ndarray:
-        return binary("subtract", self, o)
+    __mul__ = _elemwise.make_operator("multiply", "iuf")
+    __rmul__ = _elemwise.make_operator("multiply", "iuf", reverse=True)
 
-    def __rsub__(self, o: Any) -> ndarray:
-        return binary("subtract", o, self)
-
-    def __mul__(self, o: Any) -> ndarray:
-        return binary("multiply", self, o)
-
-    def __rmul__(self, o: Any) -> ndarray:
-        return binary("multiply", o, self)
-
-    def __truediv__(self, o: Any) -> ndarray:
-        return binary("true_divide", self, o)
-
-    def __rtruediv__(self, o: Any) -> ndarray:
-        return binary("true_divide", o, self)
+    __truediv__ = _elemwise.make_operator("true_divide", "f")
+    __rtruediv__ = _elemwise.make_operator("true_divide", "f", reverse=True)
 
     def __floordiv__(self, o: Any) -> ndarray:
         return binary("floor_divide", self, o)
@@ -656,17 +647,13 @@ class ndarray(BaseArray):
             return True  # type: ignore[return-value]
         return binary("not_equal", self, o)
 
-    def __lt__(self, o: Any) -> ndarray:
-        return binary("less", self, o)
+    __lt__ = _elemwise.make_operator("less", "iuf")
 
-    def __le__(self, o: Any) -> ndarray:
-        return binary("less_equal", self, o)
+    __le__ = _elemwise.make_operator("less_equal", "iuf")
 
-    def __gt__(self, o: Any) -> ndarray:
-        return binary("greater", self, o)
+    __gt__ = _elemwise.make_operator("greater", "iuf")
 
-    def __ge__(self, o: Any) -> ndarray:
-        return binary("greater_equal", self, o)
+    __ge__ = _elemwise.make_operator("greater_equal", "iuf")
 
     # in-place: the result is computed, then written into this array's buffer
     def _inplace(self, name: str, o: Any) -> ndarray:

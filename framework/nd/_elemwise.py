@@ -22,6 +22,7 @@ import numpy
 from .. import dtype as _dt
 from ..base import DTypeError, FrameworkError, ShapeError
 from ..engine import _engine as _eng
+from ..engine._engine import Var as _Var
 from . import _create, _reduce, _shape  # call-time use in gradients (those import us)
 from ._base import _INLINE, BaseArray, broadcast_shapes, execute, fail_now
 from ._op import Op, register
@@ -597,3 +598,69 @@ def _unbroadcast(g: Any, x: Any) -> Any:
         if g._shape != x._shape:
             g = _shape.reshape(g, x._shape)
     return _cast_like(g, x)
+
+
+# -- the fast path for Python operators -----------------------------------------------------------
+
+_NP_NDARRAY = numpy.ndarray
+_new = object.__new__
+
+
+def _wrap_result(a: Any, r: Any) -> Any:
+    if r.__class__ is not _NP_NDARRAY:
+        r = numpy.asarray(r)
+    res = _new(a.__class__)
+    res._buf = r
+    res._var = _Var()
+    res._device = a._device
+    res._shape = r.shape
+    res._dtype = r.dtype
+    res._grad = None
+    res._grad_req = "null"
+    res._node = None
+    return res
+
+
+def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any, Any], Any]:
+    """The function behind ``a <op> b`` for ndarray's operator methods.
+
+    The common case (two CPU arrays of one shape and dtype, or a float array and a Python
+    number; small; nothing queued; not recording) computes right here with one NumPy call.
+    It is the same computation ``binary`` would run inline, minus the dispatch: a small op
+    costs about what PyTorch's eager op does. Everything else goes through :func:`binary`.
+    ``kinds`` are the dtype kinds for which NumPy's result dtype equals MXNet's here.
+    """
+    ufunc = getattr(numpy, "true_divide" if name == "divide" else name)
+
+    def op(a: Any, b: Any) -> Any:
+        ab = a._buf
+        if ab.__class__ is _NP_NDARRAY and not STATE.recording:
+            bc = b.__class__
+            if bc is a.__class__:
+                bb = b._buf
+                if (bb.__class__ is not _NP_NDARRAY or a._shape != b._shape
+                        or a._dtype is not b._dtype or a._dtype.kind not in kinds
+                        or a._device is not b._device or b._var.err is not None):
+                    bb = None
+            elif (bc is float or bc is int) and a._dtype.kind == "f":
+                bb = b
+            else:
+                bb = None
+            engine = _eng._engine
+            if bb is not None and ab.size <= _INLINE and a._var.err is None:
+                if engine.naive:
+                    return _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                lock = engine.lock  # type: ignore[attr-defined]
+                lock.acquire()
+                try:
+                    for w in engine.worker_list:  # type: ignore[attr-defined]
+                        if w.pushed != w.done:
+                            break
+                    else:
+                        return _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                finally:
+                    lock.release()
+        return binary(name, b, a) if reverse else binary(name, a, b)
+
+    op.__name__ = name
+    return op

@@ -15,21 +15,23 @@ from ..nd import _io, _misc
 from ..nd._base import BaseArray
 from ..nd._elemwise import unary
 from ..nd._io import load, save, savez
-from . import _ops, random
+from . import _nn, _ops, random
 
 __all__ = [
     "set_np", "reset_np", "is_np_array", "is_np_shape", "is_np_default_dtype",
     "set_np_default_dtype", "use_np", "waitall", "cpu", "gpu", "cpu_pinned", "num_gpus",
-    "current_device", "current_context", "gpu_memory_info", "save", "load", "savez", "relu",
+    "current_device", "current_context", "gpu_memory_info", "constraint_check",
+    "get_cuda_compute_capability", "save", "load", "savez", "relu",
     "sigmoid", "softmax", "log_softmax", "topk", "pick", "one_hot", "FileFormatError",
 ]
 
 FileFormatError = _io.FileFormatError
 
-# array operators defined in _ops, each listed in its __all__
-for _name in _ops.__all__:
-    globals()[_name] = getattr(_ops, _name)
-__all__ += [*_ops.__all__, "random"]
+# array operators defined in _ops and network operators in _nn, each listed in its __all__
+for _mod in (_ops, _nn):
+    for _name in _mod.__all__:
+        globals()[_name] = getattr(_mod, _name)
+__all__ += [*_ops.__all__, *_nn.__all__, "random"]
 
 _np_state = {"shape": True, "array": True}
 
@@ -78,6 +80,26 @@ def num_gpus() -> int:
     return _num_gpus()
 
 
+def constraint_check(input: BaseArray, msg: str = "Constraint violated.") -> BaseArray:
+    """Raise ``ValueError(msg)`` unless every element is true; returns a 0-d bool array.
+
+    Differs from MXNet: this waits for ``input`` and raises at the call, not at a later sync.
+    """
+    ok = input.all()  # type: ignore[attr-defined]
+    if not bool(ok):
+        raise ValueError(msg)
+    return ok
+
+
+def get_cuda_compute_capability(device: Any) -> int:
+    """Compute capability of a GPU as an int (e.g. 90 for 9.0)."""
+    if getattr(device, "device_type", None) != "gpu":
+        raise ValueError(f"get_cuda_compute_capability: {device!r} is not a GPU")
+    cp = device.xp
+    with cp.cuda.Device(device.device_id) as d:
+        return int(d.compute_capability)
+
+
 def relu(data: BaseArray) -> BaseArray:
     return unary("relu", data)
 
@@ -89,18 +111,13 @@ def sigmoid(data: BaseArray) -> BaseArray:
 def softmax(data: BaseArray, axis: int = -1, length: Any = None,
             temperature: float | None = None, use_length: bool = False,
             dtype: Any = None) -> BaseArray:
-    if use_length or length is not None:
-        raise NotImplementedError("softmax(length=..., use_length=True) comes with the network "
-                                  "operators")
-    return _misc.softmax(data, axis, temperature, dtype)
+    return _nn.softmax(data, axis, length, temperature, use_length, dtype)
 
 
 def log_softmax(data: BaseArray, axis: int = -1, length: Any = None,
                 temperature: float | None = None, use_length: bool = False,
                 dtype: Any = None) -> BaseArray:
-    if use_length or length is not None:
-        raise NotImplementedError("log_softmax(length=...) comes with the network operators")
-    return _misc.log_softmax(data, axis, temperature, dtype)
+    return _nn.log_softmax(data, axis, length, temperature, use_length, dtype)
 
 
 def topk(data: BaseArray, axis: Any = -1, k: int = 1, ret_typ: str = "indices",
