@@ -310,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be >= 1")
+    known = [name for name, *_ in WORKLOADS]
+    for name in args.only or ():
+        if name not in known:
+            p.error(f"unknown workload {name!r}; choose from {known}")
 
     global torch
     if args.no_torch:

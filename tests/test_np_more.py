@@ -65,8 +65,10 @@ def test_tril_triu_tri(k):
         check(got, want, "int64")
     for got, want in zip(np.triu_indices(3, k, 5), onp.triu_indices(3, k, 5)):
         check(got, want, "int64")
-    with pytest.raises(ValueError, match="2-d"):
-        np.tril(np.arange(3))
+    # a 1-d input gives the square matrix of its rows (NumPy, and MXNet's TrilOpShape)
+    check(np.tril(np.arange(3), k), onp.tril(onp.arange(3), k), "float32")
+    with pytest.raises(ValueError, match="1-d"):
+        np.tril(np.array(3.0))
 
 
 def test_insert_delete_append():

@@ -156,7 +156,7 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
     for h in heads:
         if not isinstance(h, BaseArray):
             raise TypeError(f"backward: heads must be ndarrays, got {type(h).__name__}")
-        if h._node is None:
+        if not requires_grad(h):  # (a variable itself may be a head: np.atleast_1d(x) is x)
             raise FrameworkError(
                 "Cannot differentiate node because it is not in a computational graph. You "
                 "need to set is_recording to true or use autograd.record() to save "
@@ -175,6 +175,8 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
                 raise ValueError(f"backward: head gradient shape {hg._shape} does not match "
                                  f"the head's shape {h._shape}")
             _accumulate(grads, _key(h), hg)
+            if h._node is None:
+                leaves[id(h)] = h
         order = _topo(heads)
         for node in order:
             outs = node.outputs

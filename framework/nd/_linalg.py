@@ -24,7 +24,9 @@ from typing import Any
 import numpy
 
 from .. import dtype as _dt
-from ..base import DTypeError, ShapeError
+from ..base import DTypeError, FrameworkError, ShapeError
+from . import _create, _elemwise, _misc, _reduce, _shape
+from . import _gradutil as _gu
 from ._base import BaseArray, broadcast_shapes
 from ._create import zeros
 from ._op import Op, apply, common_device, register
@@ -207,6 +209,8 @@ class Norm(Op):
                 mode = "matrix"
             else:
                 raise ValueError(f"{op}: improper number of dimensions to norm: axis={axis!r}")
+        if nd == 0:
+            axes = ()  # axis 0 or -1 of a 0-d array (MXNet's rule) reduces over nothing
         if mode == "vector":
             if isinstance(ord, str) or isinstance(ord, bool) or not (
                     ord is None or isinstance(ord, (int, float, numpy.integer, numpy.floating))):
@@ -269,6 +273,12 @@ class Norm(Op):
             r = _max0(xp, sums, ax2, True) if ord > 0 else xp.min(sums, axis=ax2, keepdims=True)
         return xp.asarray(r).reshape(self.shape)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(x):
+            return [None]
+        return [_gu.cast_like(_norm_grad(self, x, y, g), x)]
+
 
 def _max0(xp: Any, a: Any, axis: Any, keepdims: bool = False) -> Any:
     """``max`` over ``axis`` of non-negative values; 0 over an empty axis (as NumPy's norm)."""
@@ -298,6 +308,10 @@ class Inv(_Unary):
     def forward(self, xp: Any, a: Any) -> Any:
         return _lapack(xp, "inv", _as_work(a))
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a,), (y,), (g,) = inputs, outputs, out_grads
+        return [_finish(_inv_grad(y, g), a) if _gu.wants(a) else None]
+
 
 def inv(a: BaseArray) -> BaseArray:
     return apply(Inv(), (a,))
@@ -310,6 +324,14 @@ class Det(_Unary):
 
     def forward(self, xp: Any, a: Any) -> Any:
         return _lapack(xp, "det", _as_work(a))
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # det(A) A^-T: singular matrices give inf/nan
+        (a,), (d,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        gd = _shape.reshape(_gu.mul(g, d), d._shape + (1, 1))
+        return [_finish(_gu.mul(gd, _mT(inv(a))), a)]
 
 
 def det(a: BaseArray) -> BaseArray:
@@ -327,6 +349,13 @@ class SlogDet(_Unary):
     def forward(self, xp: Any, a: Any) -> Any:
         sign, logdet = _lapack(xp, "slogdet", _as_work(a))
         return sign, logdet
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # only logdet carries a gradient (A^-T); the sign is piecewise constant
+        (a,), (_, g) = inputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        return [_finish(_gu.mul(_shape.reshape(g, g._shape + (1, 1)), _mT(inv(a))), a)]
 
 
 def slogdet(a: BaseArray) -> tuple[BaseArray, BaseArray]:
@@ -367,6 +396,24 @@ class SVD(_Unary):
         u, s, vh = _lapack(xp, "svd", a, full_matrices=self.full, compute_uv=True, **kw)
         return u, s, vh
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """With ``full_matrices=True`` on a non-square matrix only the first min(m, n) columns
+        of U (rows of Vh) are determined; the gradient ignores the others (as PyTorch does)."""
+        (a,) = inputs
+        if not _gu.wants(a):
+            return [None]
+        m, n = a._shape[-2], a._shape[-1]
+        k = min(m, n)
+        if not self.uv:
+            (gs,) = out_grads
+            u, s, vh = apply(SVD(False, True), (a,))
+            return [_finish(_mm(_gu.mul(u, _row(gs)), vh), a)]
+        (u, s, vh), (gu, gs, gvh) = outputs, out_grads
+        if self.full and m != n:
+            u, gu = (_columns(u, 0, k), _columns(gu, 0, k)) if m > k else (u, gu)
+            vh, gvh = (_rows(vh, 0, k), _rows(gvh, 0, k)) if n > k else (vh, gvh)
+        return [_finish(_svd_grad(u, s, vh, gu, gs, gvh, m, n), a)]
+
 
 def svd(a: BaseArray, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
@@ -389,6 +436,22 @@ class Cholesky(_Unary):
             return low
         up = xp.swapaxes(low, -1, -2)
         return xp.ascontiguousarray(xp.conj(up) if up.dtype.kind == "c" else up)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """Murray, "Differentiation of the Cholesky decomposition" (2016): with
+        P = Phi(L^T gL) (lower triangle, halved diagonal), gA = sym(L^-T P L^-1). The gradient
+        is symmetric: a perturbation of A is taken to keep it symmetric."""
+        (a,), (out,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        low, gl = (_mT(out), _mT(g)) if self.upper else (out, g)
+        n = a._shape[-1]
+        tril = numpy.tril(numpy.ones((n, n)))
+        gl = _gu.mul(gl, _gu.const(tril, gl, gl._dtype))  # the upper triangle is constant 0
+        phi = _gu.mul(_mm(_mT(low), gl), _gu.const(tril - 0.5 * numpy.eye(n), gl, gl._dtype))
+        lt = _mT(low)
+        z = solve(lt, phi)  # L^-T P
+        return [_finish(_sym(_mT(solve(lt, _mT(z)))), a)]
 
 
 def cholesky(a: BaseArray, upper: bool = False) -> BaseArray:
@@ -421,6 +484,21 @@ class QR(_Unary):
         res = _lapack(xp, "qr", _as_work(a), mode=self.mode)
         return res if self.mode == "r" else tuple(res)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a,) = inputs
+        if not _gu.wants(a):
+            return [None]
+        m, n = a._shape[-2], a._shape[-1]
+        if self.mode == "raw" or (self.mode == "complete" and m > n):
+            raise FrameworkError(f"qr: mode={self.mode!r} is not differentiable (Q is not "
+                                 "unique); use mode='reduced'")
+        if self.mode == "r":
+            q, r = apply(QR("reduced"), (a,))
+            (gr,) = out_grads
+            return [_finish(_qr_grad(a, q, r, None, gr), a)]
+        (q, r), (gq, gr) = outputs, out_grads
+        return [_finish(_qr_grad(a, q, r, gq, gr), a)]
+
 
 def qr(a: BaseArray, mode: str = "reduced") -> Any:
     return apply(QR(mode), (a,))
@@ -451,6 +529,20 @@ class Solve(Op):
             b = xp.broadcast_to(b[:, None], a.shape[:-1] + (1,))
             return _lapack(xp, "solve", a, b)[..., 0]
         return _lapack(xp, "solve", a, b)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # X = A^-1 B: gB = A^-T G, gA = -gB X^T
+        (a, b), (x,), (g,) = inputs, outputs, out_grads
+        want_a, want_b = _gu.wants(a, inputs), _gu.wants(b, inputs)
+        if not (want_a or want_b):
+            return [None, None]
+        if b.ndim == 1:
+            g, x = _col(g), _col(x)
+        gb = solve(_mT(a), g)
+        ga = _gu.neg(_mm(gb, _mT(x))) if want_a else None
+        if b.ndim == 1:
+            gb = _shape.reshape(_gu.sum_to(gb, (b._shape[0], 1)), b._shape)
+        return [_finish(ga, a), _finish(gb, b) if want_b else None]
 
 
 def solve(a: BaseArray, b: BaseArray) -> BaseArray:
@@ -523,6 +615,21 @@ class Eigh(_Unary):
             return w, v
         return _lapack(xp, "eigvalsh", a, UPLO=self.uplo)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i), symmetrised: a
+        perturbation of A is taken to keep it symmetric. Repeated eigenvalues give inf."""
+        (a,) = inputs
+        if not _gu.wants(a):
+            return [None]
+        if not self.vectors:
+            (gw,) = out_grads
+            w, v = apply(Eigh(self.uplo, True), (a,))
+            return [_finish(_sym(_mm(_gu.mul(v, _row(gw)), _mT(v))), a)]
+        (w, v), (gw, gv) = outputs, out_grads
+        f = _offdiag_inverse(_gu.sub(_row(w), _col(w)))
+        inner = _gu.add(_diag_embed(gw), _gu.mul(f, _mm(_mT(v), gv)))
+        return [_finish(_sym(_mm(_mm(v, inner), _mT(v))), a)]
+
 
 def eigh(a: BaseArray, UPLO: str = "L") -> tuple[BaseArray, BaseArray]:
     return apply(Eigh(UPLO, True), (a,))  # type: ignore[no-any-return]
@@ -589,6 +696,13 @@ class Pinv(_Unary):
         v = xp.swapaxes(xp.conj(vh) if vh.dtype.kind == "c" else vh, -1, -2)
         return xp.matmul(v * inv_s[..., None, :], uh)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # valid where the rank does not change (no singular value near the cutoff)
+        (a,), (x,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        return [_finish(_pinv_grad(a, x, g), a)]
+
 
 def pinv(a: BaseArray, rcond: Any = None, hermitian: bool = False,
          rtol: Any = NOVALUE) -> BaseArray:
@@ -637,6 +751,32 @@ class Lstsq(Op):
         else:
             res = xp.zeros((0,), _real(dt))
         return x, res, xp.asarray(rank, dtype=numpy.int64), s
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """For a full-rank ``a``: x = pinv(a) b; the residuals |b - a x|^2 have gradients
+        -2 r x^T and 2 r at the optimum; s those of the singular values."""
+        (a, b), (x, res, _, _), (gx, gres, _, gs) = inputs, outputs, out_grads
+        want_a, want_b = _gu.wants(a, inputs), _gu.wants(b, inputs)
+        if not (want_a or want_b):
+            return [None, None]
+        vec = b.ndim == 1
+        b2, x2, gx2 = (_col(b), _col(x), _col(gx)) if vec else (b, x, gx)
+        p = pinv(a)
+        ga = _pinv_grad(a, p, _mm(gx2, _mT(b2))) if want_a else None
+        gb = _mm(_mT(p), gx2) if want_b else None
+        if res._shape[0]:
+            r = _gu.sub(b2, _mm(a, x2))
+            rg = _gu.mul(r, _gu.mul(_row(gres), 2.0))  # 2 r gres per column
+            if want_a:
+                ga = _gu.sub(ga, _mm(rg, _mT(x2)))
+            if want_b:
+                gb = _gu.add(gb, rg)
+        if want_a:
+            u, _s, vh = apply(SVD(False, True), (a,))
+            ga = _gu.add(ga, _mm(_gu.mul(u, _row(gs)), vh))
+        if want_b and vec:
+            gb = _shape.reshape(gb, b._shape)
+        return [_finish(ga, a), _finish(gb, b)]
 
 
 def lstsq(a: BaseArray, b: BaseArray, rcond: Any = None) -> tuple[BaseArray, ...]:
@@ -722,6 +862,14 @@ class TensorInv(Op):
         r = _lapack(xp, "inv", _as_work(a).reshape(self.n, self.n))
         return r.reshape(a.shape[i:] + a.shape[:i])
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        sq = (self.n, self.n)
+        ga = _inv_grad(_shape.reshape(y, sq), _shape.reshape(g, sq))
+        return [_finish(_shape.reshape(ga, a._shape), a)]
+
 
 def tensorinv(a: BaseArray, ind: int = 2) -> BaseArray:
     return apply(TensorInv(ind), (a,))
@@ -759,6 +907,21 @@ class TensorSolve(Op):
         out_shape = a.shape[b.ndim:]
         r = _lapack(xp, "solve", a.reshape(self.n, self.n), _cast(b, dt).reshape(self.n))
         return r.reshape(out_shape)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (x,), (g,) = inputs, outputs, out_grads
+        want_a, want_b = _gu.wants(a, inputs), _gu.wants(b, inputs)
+        if not (want_a or want_b):
+            return [None, None]
+        n = self.n
+        at = _shape.transpose(a, self.perm)
+        mat = _shape.reshape(at, (n, n))
+        gb = solve(_mT(mat), _shape.reshape(g, (n,)))
+        ga = None
+        if want_a:
+            ga = _gu.neg(_gu.mul(_col(gb), _row(_shape.reshape(x, (n,)))))
+            ga = _shape.transpose(_shape.reshape(ga, at._shape), _gu.inverse_perm(self.perm))
+        return [_finish(ga, a), _finish(_shape.reshape(gb, b._shape), b) if want_b else None]
 
 
 def tensorsolve(a: BaseArray, b: BaseArray, axes: Any = None) -> BaseArray:
@@ -811,6 +974,26 @@ class MatrixPower(_Unary):
             return xp.array(a, copy=True)
         return _lapack(xp, "matrix_power", a, self.n)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # A^p: sum_k (A^T)^k G (A^T)^(p-1-k); negative p through B = inv(A)
+        (a,), (g,) = inputs, out_grads
+        if not _gu.wants(a):
+            return [None]
+        p = abs(self.n)
+        if p == 0:
+            return [_create.zeros_like(a)]
+        base = inv(a) if self.n < 0 else a
+        powers = [_shape.broadcast_to(_eye(a._shape[-1], base), base._shape)]  # base^k, k < p
+        for _ in range(1, p):
+            powers.append(_mm(powers[-1], base))
+        gb = None
+        for k in range(p):
+            term = _mm(_mm(_mT(powers[k]), g), _mT(powers[p - 1 - k]))
+            gb = term if gb is None else _gu.add(gb, term)
+        if self.n < 0:
+            gb = _inv_grad(base, gb)
+        return [_finish(gb, a)]
+
 
 def matrix_power(a: BaseArray, n: int) -> BaseArray:
     return apply(MatrixPower(n), (a,))
@@ -845,6 +1028,19 @@ class MultiDot(Op):
         if fn is not None:
             return fn(arrays)
         return functools.reduce(xp.dot, arrays)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        labels = string.ascii_letters
+        terms = []
+        for i, x in enumerate(inputs):
+            if x.ndim == 1:
+                terms.append(labels[i + 1] if i == 0 else labels[i])
+            else:
+                terms.append(labels[i] + labels[i + 1])
+        out = (terms[0][0] if inputs[0].ndim == 2 else "") + (
+            terms[-1][-1] if inputs[-1].ndim == 2 else "")
+        need = [_gu.wants(x, inputs) for x in inputs]
+        return _einsum_grads(",".join(terms) + "->" + out, inputs, out_grads[0], need)
 
 
 def multi_dot(arrays: Sequence[BaseArray]) -> BaseArray:
@@ -882,6 +1078,34 @@ class Diagonal(Op):
     def forward(self, xp: Any, x: Any) -> Any:
         return xp.array(xp.diagonal(x, self.offset, self.a1, self.a2), copy=True)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if not _gu.wants(x):
+            return [None]
+        return [_gu.cast_like(self._embed(x, g, None), x)]
+
+    def _embed(self, x: BaseArray, g: BaseArray, scalar: Any) -> BaseArray:
+        """``g`` put back on the diagonal of zeros shaped like ``x`` (``g`` has the shape of
+        the diagonal without its last axis, and is broadcast along it, when ``scalar``)."""
+        a1, a2, off = self.a1, self.a2, self.offset
+        n, m = x._shape[a1], x._shape[a2]
+        rest = [i for i in range(x.ndim) if i not in (a1, a2)]
+        if scalar is not None:
+            gm = _gu.mul(_shape.reshape(g, g._shape + (1, 1)), _eye(n, x, m, off))
+        else:
+            k = g._shape[-1]
+            if k == 0:
+                return _create.zeros_like(x)
+            rows = numpy.arange(k) + max(-off, 0)
+            cols = numpy.arange(k) + max(off, 0)
+            pr = numpy.zeros((k, n))
+            pr[numpy.arange(k), rows] = 1
+            pc = numpy.zeros((k, m))
+            pc[numpy.arange(k), cols] = 1
+            gm = einsum("...j,jr,jc->...rc", g, _gu.const(pr, g, g._dtype),
+                        _gu.const(pc, g, g._dtype), optimize=True)
+        return _shape.transpose(gm, _gu.inverse_perm(rest + [a1, a2]))
+
 
 def diagonal(x: BaseArray, offset: int = 0, axis1: int = 0, axis2: int = 1) -> BaseArray:
     return apply(Diagonal(offset, axis1, axis2), (x,))
@@ -912,6 +1136,12 @@ class Trace(Diagonal):
 
     def forward(self, xp: Any, x: Any) -> Any:
         return xp.asarray(xp.trace(x, self.offset, self.a1, self.a2, dtype=self.out_dtype))
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if not _gu.wants(x) or self.out_dtype.kind != "f":
+            return [None]
+        return [_gu.cast_like(self._embed(x, _gu.cast_like(g, x), True), x)]
 
 
 def trace(x: BaseArray, offset: int = 0, axis1: int = 0, axis2: int = 1,
@@ -946,6 +1176,22 @@ class VecDot(Op):
             a = xp.conj(a)
         return xp.asarray(xp.einsum("...i,...i->...", a, b))
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (g,) = inputs, out_grads
+        gcol = _col(g)
+        grads: list[Any] = []
+        for x, ax, other, oax in ((a, self.ax_a, b, self.ax_b), (b, self.ax_b, a, self.ax_a)):
+            if not _gu.wants(x, inputs):
+                grads.append(None)
+                continue
+            om = _shape.transpose(other, [i for i in range(other.ndim) if i != oax] + [oax])
+            gm = _gu.mul(gcol, om)
+            shape_m = x._shape[:ax] + x._shape[ax + 1:] + (x._shape[ax],)
+            gm = _gu.sum_to(gm, shape_m)
+            perm = [i for i in range(x.ndim) if i != ax] + [ax]
+            grads.append(_gu.cast_like(_shape.transpose(gm, _gu.inverse_perm(perm)), x))
+        return grads
+
 
 def vecdot(a: BaseArray, b: BaseArray, axis: int = -1) -> BaseArray:
     common_device((a, b), "vecdot")
@@ -972,6 +1218,23 @@ class _Product(Op):
     def compute(self, xp: Any, a: Any, b: Any) -> Any:
         raise NotImplementedError
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (g,) = inputs, out_grads
+        need = [_gu.wants(a, inputs), _gu.wants(b, inputs)]
+        if not any(need):
+            return [None, None]
+        return self.grads(a, b, g, need)
+
+    def grads(self, a: BaseArray, b: BaseArray, g: BaseArray, need: list[bool]) -> list[Any]:
+        """The gradients, as the einsum this product is (see :func:`_einsum_grads`)."""
+        expr, ops = self.as_einsum(a, b)
+        res = _einsum_grads(expr, ops, g, need)
+        return [None if r is None else _gu.cast_like(_shape.reshape(r, x._shape), x)
+                for r, x in zip(res, (a, b))]
+
+    def as_einsum(self, a: BaseArray, b: BaseArray) -> tuple[str, list[BaseArray]]:
+        raise NotImplementedError
+
 
 @register("outer")
 class Outer(_Product):
@@ -986,6 +1249,9 @@ class Outer(_Product):
 
     def compute(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.outer(a, b)
+
+    def as_einsum(self, a: BaseArray, b: BaseArray) -> tuple[str, list[BaseArray]]:
+        return "i,j->ij", [_shape.reshape(a, (a.size,)), _shape.reshape(b, (b.size,))]
 
 
 def outer(a: BaseArray, b: BaseArray, vectors_only: bool = False) -> BaseArray:
@@ -1008,6 +1274,16 @@ class Inner(_Product):
             return a * b
         return xp.inner(a, b)
 
+    def as_einsum(self, a: BaseArray, b: BaseArray) -> tuple[str, list[BaseArray]]:
+        letters = string.ascii_letters
+        if a.ndim == 0 or b.ndim == 0:
+            la = letters[:a.ndim]
+            lb = letters[:b.ndim]
+            return f"{la},{lb}->{la or lb}", [a, b]
+        la = letters[:a.ndim - 1]
+        lb = letters[a.ndim - 1:a.ndim + b.ndim - 2]
+        return f"{la}Z,{lb}Z->{la}{lb}", [a, b]
+
 
 def inner(a: BaseArray, b: BaseArray) -> BaseArray:
     common_device((a, b), "inner")
@@ -1023,6 +1299,9 @@ class VDot(_Product):
 
     def compute(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.vdot(a.reshape(-1), b.reshape(-1))
+
+    def as_einsum(self, a: BaseArray, b: BaseArray) -> tuple[str, list[BaseArray]]:
+        return "i,i->", [_shape.reshape(a, (a.size,)), _shape.reshape(b, (b.size,))]
 
 
 def vdot(a: BaseArray, b: BaseArray) -> BaseArray:
@@ -1075,6 +1354,17 @@ class TensorDot(_Product):
     def compute(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.tensordot(a, b, axes=(self.ra, self.rb))
 
+    def as_einsum(self, a: BaseArray, b: BaseArray) -> tuple[str, list[BaseArray]]:
+        letters = iter(string.ascii_letters)
+        la = [next(letters) for _ in range(a.ndim)]
+        lb = [""] * b.ndim
+        for i, j in zip(self.ra, self.rb):
+            lb[j] = la[i]
+        lb = [c or next(letters) for c in lb]
+        out = [c for i, c in enumerate(la) if i not in self.ra] + [
+            c for j, c in enumerate(lb) if j not in self.rb]
+        return f"{''.join(la)},{''.join(lb)}->{''.join(out)}", [a, b]
+
 
 def tensordot(a: BaseArray, b: BaseArray, axes: Any = 2) -> BaseArray:
     common_device((a, b), "tensordot")
@@ -1091,6 +1381,19 @@ class Kron(_Product):
 
     def compute(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.kron(a, b)
+
+    def grads(self, a: BaseArray, b: BaseArray, g: BaseArray, need: list[bool]) -> list[Any]:
+        # kron(a, b)[i*nb + k] = a[i] b[k] per axis: g split into interleaved (a, b) axes
+        n = max(a.ndim, b.ndim)
+        pa = (1,) * (n - a.ndim) + a._shape
+        pb = (1,) * (n - b.ndim) + b._shape
+        la, lb = string.ascii_letters[:n], string.ascii_letters[n:2 * n]
+        gi = _shape.reshape(g, tuple(d for pair in zip(pa, pb) for d in pair))
+        ops = [_shape.reshape(a, pa), _shape.reshape(b, pb)]
+        expr = f"{la},{lb}->{''.join(x + y for x, y in zip(la, lb))}"
+        res = _einsum_grads(expr, ops, gi, need)
+        return [None if r is None else _gu.cast_like(_shape.reshape(r, x._shape), x)
+                for r, x in zip(res, (a, b))]
 
 
 def kron(a: BaseArray, b: BaseArray) -> BaseArray:
@@ -1147,6 +1450,50 @@ class Cross(_Product):
         out = xp.stack([xp.broadcast_to(xp.asarray(c, dtype=z.dtype), shape)
                         for c in (x, y, z)], axis=-1)
         return xp.ascontiguousarray(xp.moveaxis(out, -1, self.ac))
+
+    def grads(self, a: BaseArray, b: BaseArray, g: BaseArray, need: list[bool]) -> list[Any]:
+        def parts(v: BaseArray, ax: int) -> list[Any]:
+            perm = [i for i in range(v.ndim) if i != ax] + [ax]
+            vm = _shape.transpose(v, perm)
+            return [_columns(vm, i, i + 1) for i in range(v._shape[ax])] + [None]
+
+        def lin(*terms: Any) -> Any:  # sum of sign * p * q over the terms whose factors exist
+            out = None
+            for sign, p, q in terms:
+                if p is None or q is None:
+                    continue
+                t = _gu.mul(p, q)
+                t = t if sign > 0 else _gu.neg(t)
+                out = t if out is None else _gu.add(out, t)
+            return out
+
+        a0, a1, a2 = parts(a, self.aa)[:3]
+        b0, b1, b2 = parts(b, self.ab)[:3]
+        if self.ac is None:
+            gx = gy = None
+            gz = _col(g)
+        else:
+            gx, gy, gz = parts(g, self.ac)[:3]
+        res: list[Any] = []
+        for v, ax, comps in (
+                (a, self.aa, [lin((1, gz, b1), (-1, gy, b2)), lin((-1, gz, b0), (1, gx, b2)),
+                              lin((-1, gx, b1), (1, gy, b0))]),
+                (b, self.ab, [lin((-1, gz, a1), (1, gy, a2)), lin((1, gz, a0), (-1, gx, a2)),
+                              lin((1, gx, a1), (-1, gy, a0))])):
+            if not need[len(res)]:
+                res.append(None)
+                continue
+            d = v._shape[ax]
+            gm = None
+            for i in range(d):
+                onehot = _gu.const(numpy.eye(d)[i], v, v._dtype)
+                t = _gu.mul(comps[i], onehot)
+                gm = t if gm is None else _gu.add(gm, t)
+            perm = [i for i in range(v.ndim) if i != ax] + [ax]
+            shape_m = tuple(v._shape[i] for i in perm)
+            gm = _gu.sum_to(gm, shape_m)
+            res.append(_gu.cast_like(_shape.transpose(gm, _gu.inverse_perm(perm)), v))
+        return res
 
 
 def cross(a: BaseArray, b: BaseArray, axisa: int = -1, axisb: int = -1, axisc: int = -1,
@@ -1256,6 +1603,12 @@ class Einsum(Op):
         # with one operand NumPy may return a view (a transpose, a diagonal)
         return xp.array(r, copy=True) if len(ops) == 1 else xp.asarray(r)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        need = [_gu.wants(x, inputs) for x in inputs]
+        if not any(need):
+            return [None] * len(inputs)
+        return _einsum_grads(self.expr, inputs, out_grads[0], need)
+
 
 def einsum(subscripts: str, *operands: BaseArray, optimize: Any = False) -> BaseArray:
     if not operands:
@@ -1263,3 +1616,244 @@ def einsum(subscripts: str, *operands: BaseArray, optimize: Any = False) -> Base
     common_device(operands, "einsum")
     return apply(Einsum(subscripts, optimize), operands)
 
+
+
+# -- gradients ------------------------------------------------------------------------------------
+# Standard matrix-calculus results, written in framework ops (so they are differentiable again).
+# Real floating inputs only; complex ones raise (see _gradutil.wants).
+
+def _mT(x: BaseArray) -> BaseArray:
+    return _shape.swapaxes(x, -1, -2)
+
+
+def _mm(a: BaseArray, b: BaseArray) -> BaseArray:
+    return _misc.matmul(a, b)
+
+
+def _eye(n: int, like: BaseArray, m: int | None = None, k: int = 0) -> BaseArray:
+    return _gu.const(numpy.eye(n, m, k), like, like._dtype)
+
+
+def _col(v: BaseArray) -> BaseArray:
+    """(..., n) -> (..., n, 1)."""
+    return _shape.reshape(v, v._shape + (1,))
+
+
+def _row(v: BaseArray) -> BaseArray:
+    """(..., n) -> (..., 1, n)."""
+    return _shape.reshape(v, v._shape[:-1] + (1,) + v._shape[-1:])
+
+
+def _diag_embed(v: BaseArray) -> BaseArray:
+    """(..., n) -> (..., n, n) with v on the diagonal."""
+    return _gu.mul(_col(v), _eye(v._shape[-1], v))
+
+
+def _sym(x: BaseArray) -> BaseArray:
+    return _gu.mul(_gu.add(x, _mT(x)), 0.5)
+
+
+def _offdiag_inverse(d: BaseArray) -> BaseArray:
+    """1 / d off the diagonal, 0 on it (the 'F' matrix of eigen- and singular-vector
+    derivatives; d is 0 on the diagonal)."""
+    n = d._shape[-1]
+    eye = numpy.eye(n)
+    return _gu.mul(_gu.div(1.0, _gu.add(d, _gu.const(eye, d, d._dtype))),
+                   _gu.const(1.0 - eye, d, d._dtype))
+
+
+def _columns(x: BaseArray, lo: int, hi: int) -> BaseArray:
+    """x[..., lo:hi] (a differentiable gather)."""
+    idx = numpy.arange(lo, hi).reshape((1,) * (x.ndim - 1) + (hi - lo,))
+    return _gu.gather_along(x, _gu.const(idx, x), x.ndim - 1)
+
+
+def _rows(x: BaseArray, lo: int, hi: int) -> BaseArray:
+    """x[..., lo:hi, :]."""
+    idx = numpy.arange(lo, hi).reshape((1,) * (x.ndim - 2) + (hi - lo, 1))
+    return _gu.gather_along(x, _gu.const(idx, x), x.ndim - 2)
+
+
+def _finish(g: Any, x: BaseArray) -> Any:
+    """``g`` summed back to ``x``'s shape and cast to its dtype."""
+    if g is None:
+        return None
+    return _gu.cast_like(_gu.sum_to(g, x._shape), x)
+
+
+def _inv_grad(y: BaseArray, g: BaseArray) -> BaseArray:
+    """d inv: -Y^T G Y^T."""
+    yt = _mT(y)
+    return _gu.neg(_mm(_mm(yt, g), yt))
+
+
+def _pinv_grad(a: BaseArray, x: BaseArray, g: BaseArray) -> BaseArray:
+    """Gradient of X = pinv(A) (Golub & Pereyra; valid where the rank is locally constant):
+    -X^T G X^T + (I - A X) G^T X X^T + X^T X G^T (I - X A)."""
+    m, n = a._shape[-2], a._shape[-1]
+    xt, gt = _mT(x), _mT(g)
+    term1 = _gu.neg(_mm(_mm(xt, g), xt))
+    left = _gu.sub(_eye(m, a), _mm(a, x))
+    term2 = _mm(_mm(left, gt), _mm(x, xt))
+    right = _gu.sub(_eye(n, a), _mm(x, a))
+    term3 = _mm(_mm(xt, x), _mm(gt, right))
+    return _gu.add(_gu.add(term1, term2), term3)
+
+
+def _svd_grad(u: BaseArray, s: BaseArray, vh: BaseArray, gu: Any, gs: Any, gvh: Any,
+              m: int, n: int) -> BaseArray:
+    """Gradient of the thin SVD A = U diag(s) Vh (Townsend, "Differentiating the singular
+    value decomposition", 2016). Ill-conditioned for repeated or zero singular values."""
+    k = s._shape[-1]
+    inner = _diag_embed(gs) if gs is not None else None
+    s2 = _gu.mul(s, s)
+    f = _offdiag_inverse(_gu.sub(_row(s2), _col(s2)))  # 1 / (s_j^2 - s_i^2)
+    inv_s = _gu.div(1.0, s)
+    extra = None
+    if gu is not None:
+        j = _mm(_mT(u), gu)
+        term = _gu.mul(_gu.mul(f, _gu.sub(j, _mT(j))), _row(s))
+        inner = term if inner is None else _gu.add(inner, term)
+        if m > k:  # (I - U U^T) gU S^-1 Vh
+            extra = _mm(_gu.mul(_gu.sub(gu, _mm(u, j)), _row(inv_s)), vh)
+    if gvh is not None:
+        kk = _mm(vh, _mT(gvh))
+        term = _gu.mul(_col(s), _gu.mul(f, _gu.sub(kk, _mT(kk))))
+        inner = term if inner is None else _gu.add(inner, term)
+        if n > k:  # U S^-1 gVh (I - V V^T)
+            e2 = _mm(u, _gu.mul(_col(inv_s), _gu.sub(gvh, _mm(_mT(kk), vh))))
+            extra = e2 if extra is None else _gu.add(extra, e2)
+    out = _mm(_mm(u, inner), vh)
+    return out if extra is None else _gu.add(out, extra)
+
+
+def _qr_grad(a: BaseArray, q: BaseArray, r: BaseArray, gq: Any, gr: Any) -> BaseArray:
+    """Gradient of the reduced QR A = QR (Walter & Lehmann 2018; PyTorch's linalg_qr_backward).
+
+    m >= n: gA = (gQ + Q copyltu(M)) R^-T with M = R gR^T - gQ^T Q; m < n: A = [X | Y] with
+    X square, R = [U | Q^T Y], and the square case applies to X."""
+    m, n = a._shape[-2], a._shape[-1]
+    if gq is None:
+        gq = _create.zeros_like(q)
+    if gr is None:
+        gr = _create.zeros_like(r)
+    if m >= n:
+        mm = _gu.sub(_mm(r, _mT(gr)), _mm(_mT(gq), q))
+        low = _gu.mul(mm, _gu.const(numpy.tril(numpy.ones((n, n)), -1), mm, mm._dtype))
+        copyltu = _gu.add(_gu.add(low, _mT(low)),
+                          _gu.mul(mm, _gu.const(numpy.eye(n), mm, mm._dtype)))
+        b = _gu.add(gq, _mm(q, copyltu))
+        return _mT(solve(r, _mT(b)))  # b R^-T
+    x, y = _columns(a, 0, m), _columns(a, m, n)
+    u = _columns(r, 0, m)
+    gu, gv = _columns(gr, 0, m), _columns(gr, m, n)
+    gx = _qr_grad(x, q, u, _gu.add(gq, _mm(y, _mT(gv))), gu)
+    gy = _mm(q, gv)
+    return _shape.concatenate([gx, gy], axis=-1)
+
+
+def _norm_grad(op: Norm, x: BaseArray, y: BaseArray, g: BaseArray) -> BaseArray:
+    """Gradient of a vector or matrix norm; ties of max/min-based norms (ord=inf, 1...) share
+    the gradient equally."""
+    ord, axes = op.ord_, op.axes
+    ks = _gu.keep_shape(x._shape, axes)
+    yk = _gu.cast_like(_shape.reshape(y, ks), x)
+    gk = _gu.cast_like(_shape.reshape(g, ks), x)
+    safe = _gu.add(yk, _elemwise.binary("equal", yk, 0))  # 0/0 -> 0 at the zero vector
+    sign = _elemwise.unary("sign", x)
+    absx = _elemwise.unary("abs", x)
+    if op.mode == "vector":
+        if ord is None or ord == 2:
+            return _gu.mul(gk, _gu.div(x, safe))
+        if ord == 0:
+            return _create.zeros_like(x)
+        if ord == 1:
+            return _gu.mul(gk, sign)
+        if ord in (math.inf, -math.inf):
+            hit = _elemwise.binary("equal", absx, yk)
+            return _gu.mul(_reduce.tie_split(hit, gk, axes, x), sign)
+        p = float(ord)
+        ratio = _elemwise.binary("power", _gu.div(absx, safe), p - 1.0)
+        return _gu.mul(_gu.mul(gk, sign), ratio)
+    r_ax, c_ax = axes
+    if ord in (None, "fro"):
+        return _gu.mul(gk, _gu.div(x, safe))
+    if ord in ("nuc", 2, -2):
+        rest = [i for i in range(x.ndim) if i not in axes]
+        perm = rest + [r_ax, c_ax]
+        xm = _shape.transpose(x, perm)
+        u, s, vh = apply(SVD(False, True), (xm,))
+        if ord == "nuc":
+            gm = _mm(u, vh)
+        else:
+            k = s._shape[-1]
+            j = 0 if ord == 2 else k - 1
+            gm = _mm(_columns(u, j, j + 1), _rows(vh, j, j + 1))
+        gm = _gu.mul(gm, _shape.reshape(gk, tuple(x._shape[i] for i in rest) + (1, 1)))
+        return _shape.transpose(gm, _gu.inverse_perm(perm))
+    if ord in (1, -1):  # max/min column sum
+        sum_ax, tie_ax = r_ax, c_ax
+    else:  # inf/-inf: max/min row sum
+        sum_ax, tie_ax = c_ax, r_ax
+    sums = _reduce.reduce("sum", absx, axis=sum_ax, keepdims=True)
+    hit = _elemwise.binary("equal", sums, yk)
+    return _gu.mul(_reduce.tie_split(hit, gk, (tie_ax,), x), sign)
+
+
+def _einsum_grads(expr: str, ops: Sequence[BaseArray], g: BaseArray,
+                  need: Sequence[bool]) -> list[Any]:
+    """Gradients of ``einsum(expr, *ops)``: for each operand an einsum of the output gradient
+    with the other operands, whose output subscripts are that operand's. Labels only that
+    operand has are broadcast back, repeated labels (diagonals) are put back with identity
+    matrices, and size-1 (broadcast) axes are summed."""
+    lhs, out = expr.split("->")
+    terms = lhs.split(",")
+    spare = [c for c in string.ascii_letters if c not in expr]
+    n_ell = max([x.ndim - (len(t) - 3) for t, x in zip(terms, ops) if "..." in t], default=0)
+    ell, spare = spare[:n_ell], spare[n_ell:]
+
+    def fill(t: str, nd: int) -> str:
+        if "..." not in t:
+            return t
+        ne = nd - (len(t) - 3)
+        return t.replace("...", "".join(ell[n_ell - ne:]))
+
+    ts = [fill(t, x.ndim) for t, x in zip(terms, ops)]
+    to = out.replace("...", "".join(ell))
+    sizes: dict[str, int] = {}
+    for t, shape in [(to, g._shape)] + [(t, x._shape) for t, x in zip(ts, ops)]:
+        for c, d in zip(t, shape):
+            sizes[c] = max(sizes.get(c, 1), d)
+    grads: list[Any] = []
+    for i, (t, x) in enumerate(zip(ts, ops)):
+        if not need[i]:
+            grads.append(None)
+            continue
+        uniq = "".join(dict.fromkeys(t))
+        o_terms = [to] + [ts[j] for j in range(len(ops)) if j != i]
+        o_ops = [g] + [ops[j] for j in range(len(ops)) if j != i]
+        avail = set("".join(o_terms))
+        keep = "".join(c for c in uniq if c in avail)
+        r = einsum(",".join(o_terms) + "->" + keep, *o_ops, optimize=len(o_ops) > 1)
+        if keep != uniq:  # labels only this operand has: the sum over them broadcasts back
+            own = dict(zip(t, x._shape))
+            r = _shape.reshape(r, tuple(sizes[c] if c in keep else 1 for c in uniq))
+            r = _shape.broadcast_to(r, tuple(sizes[c] if c in keep else own[c] for c in uniq))
+        if uniq != t:  # repeated labels: back onto the diagonal
+            renamed, deltas = "", []
+            seen: set[str] = set()
+            for c in t:
+                if c in seen:
+                    fresh = spare.pop()
+                    renamed += fresh
+                    deltas.append((c + fresh, _eye(r._shape[uniq.index(c)], r)))
+                else:
+                    renamed += c
+                    seen.add(c)
+            r = einsum(",".join([uniq] + [d for d, _ in deltas]) + "->" + renamed, r,
+                       *[e for _, e in deltas], optimize=True)
+        if any(d == 1 and own > 1 for d, own in zip(r._shape, x._shape)):
+            # a label of size 1 everywhere else (broadcast against this operand)
+            r = _shape.broadcast_to(r, tuple(max(d, own) for d, own in zip(r._shape, x._shape)))
+        grads.append(_finish(r, x))
+    return grads

@@ -12,12 +12,14 @@ import numpy
 
 from .. import dtype as _dt
 from ..base import DTypeError, ShapeError
+from . import _create, _elemwise, _reduce, _shape
+from . import _gradutil as _gu
 from ._base import BaseArray, broadcast_shapes
 from ._op import Op, apply, common_device, register
 from ._reduce import normalize_axis
 
 __all__ = ["dot", "matmul", "sort", "argsort", "topk", "take", "pick", "one_hot", "softmax",
-           "log_softmax", "nonzero", "round_"]
+           "log_softmax", "nonzero", "round_", "softmax_grad"]
 
 Specs = list[tuple[tuple[int, ...], numpy.dtype]]
 
@@ -40,6 +42,35 @@ class Dot(Op):
 
     def forward(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.dot(a, b)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (g,) = inputs, out_grads
+        if not a.ndim or not b.ndim:  # a scalar times an array
+            return [_gu.cast_like(_gu.sum_to(_gu.mul(g, b), a._shape), a)
+                    if _gu.wants(a, inputs) else None,
+                    _gu.cast_like(_gu.sum_to(_gu.mul(g, a), b._shape), b)
+                    if _gu.wants(b, inputs) else None]
+        if b.ndim <= 2:
+            # dot is matmul of a (..., k) with b (k,) or (k, n)
+            a2 = _shape.reshape(a, (a.size // a._shape[-1], a._shape[-1])) if a.ndim > 2 else a
+            g2 = _shape.reshape(g, a2._shape[:-1] + b._shape[1:]) if a.ndim > 2 else g
+            ga, gb = _matmul_grads(a2, b, g2, inputs)
+            if ga is not None and a.ndim > 2:
+                ga = _shape.reshape(ga, a._shape)
+            return [ga, gb]
+        # N-d by M-d: out[i..., j..., n] = sum_k a[i..., k] b[j..., k, n]
+        na, nb = a.ndim - 1, b.ndim - 2
+        ga = gb = None
+        if _gu.wants(a, inputs):
+            # contract g's b-part with b's free axes
+            axes_g = list(range(na, g.ndim))
+            axes_b = [i for i in range(b.ndim) if i != b.ndim - 2]
+            ga = _cast_dot(_tensordot(g, b, (axes_g, axes_b)), a)
+        if _gu.wants(b, inputs):
+            t = _tensordot(a, g, (list(range(na)), list(range(na))))  # (k, j..., n)
+            perm = list(range(1, nb + 1)) + [0, nb + 1]
+            gb = _cast_dot(_shape.transpose(t, perm), b)
+        return [ga, gb]
 
 
 def dot(a: BaseArray, b: BaseArray) -> BaseArray:
@@ -68,10 +99,62 @@ class MatMul(Op):
     def forward(self, xp: Any, a: Any, b: Any) -> Any:
         return xp.matmul(a, b)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (g,) = inputs, out_grads
+        return list(_matmul_grads(a, b, g, inputs))
+
 
 def matmul(a: BaseArray, b: BaseArray) -> BaseArray:
     common_device((a, b), "matmul")
     return apply(MatMul(), (a, b))
+
+
+def _mT(x: BaseArray) -> BaseArray:
+    return _shape.swapaxes(x, -1, -2)
+
+
+def _cast_dot(g: Any, x: BaseArray) -> Any:
+    return _gu.cast_like(g, x)
+
+
+def _tensordot(a: Any, b: Any, axes: Any) -> Any:
+    """``tensordot`` as reshapes around one matmul (linalg's op sits above this module)."""
+    ra, rb = list(axes[0]), list(axes[1])
+    fa = [i for i in range(a.ndim) if i not in ra]
+    fb = [i for i in range(b.ndim) if i not in rb]
+    k = 1
+    for i in ra:
+        k *= a._shape[i]
+    ta = _shape.transpose(a, fa + ra) if fa + ra != list(range(a.ndim)) else a
+    tb = _shape.transpose(b, rb + fb) if rb + fb != list(range(b.ndim)) else b
+    sa = tuple(a._shape[i] for i in fa)
+    sb = tuple(b._shape[i] for i in fb)
+    m = matmul(_shape.reshape(ta, (int(numpy.prod(sa)), k)),
+               _shape.reshape(tb, (k, int(numpy.prod(sb)))))
+    return _shape.reshape(m, sa + sb)
+
+
+def _matmul_grads(a: BaseArray, b: BaseArray, g: BaseArray,
+                  inputs: Any) -> tuple[Any, Any]:
+    """Gradients of ``matmul(a, b)``: g b^T and a^T g, with 1-d operands promoted to matrices
+    and broadcast batch axes summed away."""
+    want_a, want_b = _gu.wants(a, inputs), _gu.wants(b, inputs)
+    ea = _shape.reshape(a, (1,) + a._shape) if a.ndim == 1 else a
+    eb = _shape.reshape(b, b._shape + (1,)) if b.ndim == 1 else b
+    gshape = g._shape
+    if a.ndim == 1:
+        gshape = gshape[:len(gshape) - (b.ndim > 1)] + (1,) + gshape[len(gshape) - (b.ndim > 1):]
+    if b.ndim == 1:
+        gshape = gshape + (1,)
+    eg = _shape.reshape(g, gshape) if gshape != g._shape else g
+    ga = gb = None
+    if want_a:
+        ga = _gu.sum_to(matmul(eg, _mT(eb)), ea._shape)
+        ga = _gu.cast_like(_shape.reshape(ga, a._shape) if ga._shape != a._shape else ga, a)
+    if want_b:
+        gb = _gu.sum_to(matmul(_mT(ea), eg), eb._shape)
+        gb = _gu.cast_like(_shape.reshape(gb, b._shape) if gb._shape != b._shape else gb, b)
+    return ga, gb
 
 
 @register("sort")
@@ -104,6 +187,17 @@ class Sort(Op):
             return xp.argsort(x, axis=axis, kind="stable")
         r = xp.sort(x, axis=axis)
         return xp.array(xp.flip(r, axis=axis), copy=True) if self.descending else r
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if self.indices or not _gu.wants(x):
+            return [None]
+        # the sorted values are x gathered at the sorting permutation: scatter g back there
+        xs = _shape.reshape(x, (x.size,)) if self.axis is None else x
+        ax = 0 if self.axis is None else normalize_axis(self.axis, x.ndim, "sort", False)[0]
+        perm = apply(Sort(ax, self.descending, indices=True), (xs,))
+        gx = _gu.scatter_along(g, perm, ax, xs._shape[ax])
+        return [_shape.reshape(gx, x._shape) if self.axis is None else gx]
 
 
 register("argsort")(type("ArgSort", (Sort,), {}))
@@ -177,6 +271,21 @@ class TopK(Op):
             return idx.astype(self.dtype)
         return vals, idx.astype(self.dtype)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,) = inputs
+        if x._dtype.kind != "f":
+            return [None]
+        if self.ret_typ in ("indices", "mask"):  # piecewise constant in x
+            return [_create.zeros_like(x)]
+        g = out_grads[0]
+        if self.ret_typ == "both":
+            idx = outputs[1]
+        else:
+            idx = apply(TopK(self.axis, self.k, "indices", self.is_ascend, "int64"), (x,))
+        n = x.size if self.axis is None else x._shape[self.ax]
+        gx = _gu.scatter_along(g, idx, self.ax, n)  # top-k indices are distinct
+        return [_shape.reshape(gx, x._shape) if self.axis is None else gx]
+
 
 def topk(x: BaseArray, axis: Any = -1, k: int = 1, ret_typ: str = "indices",
          is_ascend: bool = False, dtype: Any = "float32") -> Any:
@@ -213,6 +322,29 @@ class Take(Op):
             idx = idx.astype(numpy.int64)
         axis = None if self.axis is None else self.ax
         return xp.take(a, idx, axis=axis, mode=self.mode)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, idx), (g,) = inputs, out_grads
+        if not _gu.wants(a):
+            return [None, None]
+        if self.axis is None:
+            src, ax = _shape.reshape(a, (a.size,)), 0
+        else:
+            src, ax = a, self.ax
+        n = src._shape[ax]
+        if n == 0:
+            return [_create.zeros_like(a), None]
+        pos = _shape.astype(idx, numpy.int64) if idx._dtype.kind == "f" else idx
+        if self.mode == "clip":
+            pos = _shape.clip(pos, 0, n - 1)
+        elif self.mode == "wrap":
+            pos = _elemwise.binary("mod", pos, n)
+        k = idx.size
+        lead, tail = src._shape[:ax], src._shape[ax + 1:]
+        pos = _shape.reshape(pos, (1,) * len(lead) + (k,) + (1,) * len(tail))
+        g2 = _shape.reshape(g, lead + (k,) + tail)
+        gx = _gu.scatter_along(g2, pos, ax, n)
+        return [_shape.reshape(gx, a._shape) if self.axis is None else gx, None]
 
 
 def take(a: BaseArray, indices: BaseArray, axis: Any = None, mode: str = "clip") -> BaseArray:
@@ -252,6 +384,18 @@ class Pick(Op):
         out = xp.take_along_axis(data, idx, axis=ax)
         return out if self.keepdims else xp.squeeze(out, axis=ax)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (data, index), (g,) = inputs, out_grads
+        if data._dtype.kind != "f":
+            return [None, None]
+        ax, n = self.ax, data._shape[self.ax]
+        idx = _shape.astype(index, numpy.int64)
+        idx = _shape.clip(idx, 0, n - 1) if self.mode == "clip" else _elemwise.binary(
+            "mod", idx, n)
+        kept = data._shape[:ax] + (1,) + data._shape[ax + 1:]
+        return [_gu.scatter_along(_shape.reshape(g, kept), _shape.reshape(idx, kept), ax, n),
+                None]
+
 
 def pick(data: BaseArray, index: BaseArray, axis: Any = -1, mode: str = "clip",
          keepdims: bool = False) -> BaseArray:
@@ -278,6 +422,9 @@ class OneHot(Op):
         # indices outside [0, depth) give an all-off row (MXNet)
         hit = idx[..., None] == xp.arange(self.depth)
         return xp.where(hit, self.on, self.off).astype(self.dtype)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None]  # indices
 
 
 def one_hot(x: BaseArray, depth: int, on_value: float = 1.0, off_value: float = 0.0,
@@ -315,6 +462,37 @@ class Softmax(Op):
             return shifted - xp.log(s)
         e /= s
         return e
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if x._dtype.kind != "f":
+            return [None]
+        gx = softmax_grad(y, g, self.ax, self.t, self.log)
+        return [gx if gx._dtype == x._dtype else _shape.astype(gx, x._dtype)]
+
+
+def softmax_grad(y: BaseArray, g: BaseArray, ax: int, temperature: float | None, log: bool,
+                 maskf: BaseArray | None = None) -> BaseArray:
+    """The gradient of (log-)softmax along ``ax`` from its output ``y``, in framework ops.
+
+    softmax: ``y * (g - sum(g * y)) / t``; log-softmax: ``(g - exp(y) * sum(g)) / t``. ``maskf``
+    (1.0 where the positions take part) restricts the log-softmax sums to the unmasked positions;
+    softmax needs none, as its masked outputs are 0."""
+    binary = _elemwise.binary
+    if log:
+        if maskf is not None:
+            g = binary("multiply", g, maskf)
+        p = _elemwise.unary("exp", y)
+        if maskf is not None:
+            p = binary("multiply", p, maskf)
+        total = _reduce.reduce("sum", g, axis=ax, keepdims=True)
+        gx = binary("subtract", g, binary("multiply", p, total))
+    else:
+        total = _reduce.reduce("sum", binary("multiply", g, y), axis=ax, keepdims=True)
+        gx = binary("multiply", y, binary("subtract", g, total))
+    if temperature is not None and temperature != 1:
+        gx = binary("divide", gx, float(temperature))
+    return gx
 
 
 register("log_softmax")(type("LogSoftmax", (Softmax,), {}))
@@ -359,6 +537,10 @@ class Round(Op):
 
     def forward(self, xp: Any, x: Any) -> Any:
         return xp.round(x, self.decimals)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,) = inputs
+        return [_create.zeros_like(x) if _gu.wants(x) else None]  # piecewise constant
 
 
 def round_(x: BaseArray, decimals: int = 0) -> BaseArray:

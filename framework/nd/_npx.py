@@ -19,7 +19,9 @@ from typing import Any
 import numpy
 
 from .. import dtype as _dt
-from ..base import DTypeError, ShapeError
+from ..base import DTypeError, FrameworkError, ShapeError
+from . import _create, _elemwise, _shape  # call-time use in gradients
+from . import _gradutil as _gu
 from ._base import BaseArray, broadcast_shapes
 from ._op import Op, apply, common_device, register
 from ._reduce import normalize_axis
@@ -354,8 +356,35 @@ def _sliced_shape(shape: Shape, key: tuple[slice, ...]) -> Shape:
 def slice_(x: BaseArray, begin: Any, end: Any, step: Any = None) -> BaseArray:
     """``npx.slice``: a new array (never a view), like MXNet's operator."""
     key = slice_key(x._shape, begin, end, step)
+    return _slice_copy(x, key, "slice")
+
+
+def _slice_copy(x: BaseArray, key: tuple[slice, ...], name: str) -> BaseArray:
+    """``x[key]`` (slices only) in new memory; its gradient puts ``g`` back into zeros."""
     shape = _sliced_shape(x._shape, key)
-    return apply(_Copy("slice", shape, lambda xp, b: b[key]), (x,))
+    return apply(_Copy(name, shape, lambda xp, b: b[key],
+                       lambda g, x_: apply(_SliceGrad(key, x_._shape), (g,))), (x,))
+
+
+@register("_npx_slice_grad")
+class _SliceGrad(Op):
+    """The gradient of a slice: zeros of the sliced array's shape with ``g`` at ``key``. Its
+    own gradient is the slice again."""
+
+    def __init__(self, key: tuple[slice, ...], shape: Shape) -> None:
+        self.key = key
+        self.shape = shape
+
+    def infer(self, g: BaseArray) -> Specs:
+        return [(self.shape, g._dtype)]
+
+    def forward(self, xp: Any, g: Any) -> Any:
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        out[self.key] = g
+        return out
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [_slice_copy(out_grads[0], self.key, "slice")]
 
 
 def slice_axis(x: BaseArray, axis: int, begin: int, end: int | None) -> BaseArray:
@@ -371,8 +400,7 @@ def slice_axis(x: BaseArray, axis: int, begin: int, end: int | None) -> BaseArra
                          f"{n} (data shape {x._shape}); need 0 <= begin <= end <= {n} after "
                          "wrapping negative values")
     key = (slice(None),) * ax + (slice(b2, e2),)
-    shape = x._shape[:ax] + (e2 - b2,) + x._shape[ax + 1:]
-    return apply(_Copy("slice_axis", shape, lambda xp, buf: buf[key]), (x,))
+    return _slice_copy(x, key, "slice_axis")
 
 
 # -- sequence_mask, batch_dot ----------------------------------------------------------------------
@@ -415,6 +443,13 @@ class SequenceMask(Op):
         mask = mask.reshape(mask.shape + (1,) * (data.ndim - 2))
         return xp.where(mask, data.dtype.type(self.value), data)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (data, length), (g,) = inputs, out_grads
+        if data._dtype.kind != "f":
+            return [None, None]
+        # the masked positions are constants: the same mask with value 0 on the gradient
+        return [apply(SequenceMask(0.0, self.axis), (g, length)), None]
+
 
 def sequence_mask(data: BaseArray, length: BaseArray, value: float = 0.0,
                   axis: int = 0) -> BaseArray:
@@ -452,6 +487,26 @@ class BatchDot(Op):
         if self.tb:
             b = xp.swapaxes(b, -1, -2)
         return xp.matmul(a, b)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (a, b), (g,) = inputs, out_grads
+        ta, tb = self.ta, self.tb
+        # C = op(A) op(B): dA = g op(B)^T (transposed back if ta), dB = op(A)^T g (likewise)
+        if ta:
+            ga = apply(BatchDot(tb, True), (b, g))
+        else:
+            ga = apply(BatchDot(False, not tb), (g, b))
+        if tb:
+            gb = apply(BatchDot(True, ta), (g, a))
+        else:
+            gb = apply(BatchDot(not ta, False), (a, g))
+        out = []
+        for x, gx in ((a, ga), (b, gb)):
+            if x._dtype.kind != "f":
+                out.append(None)
+            else:
+                out.append(gx if gx._dtype == x._dtype else _shape.astype(gx, x._dtype))
+        return out
 
 
 def batch_dot(a: BaseArray, b: BaseArray, transpose_a: bool = False,
@@ -498,6 +553,40 @@ class GatherND(Op):
                                  f"size {n}")
             key.append(row)
         return xp.array(data[tuple(key)], copy=True)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (data, ind), (g,) = inputs, out_grads
+        if not _gu.wants(data):
+            return [None, None]
+        return [apply(ScatterND(data._shape), (g, ind)), None]
+
+
+@register("_npx_scatter_nd_add")
+class ScatterND(Op):
+    """The adjoint of :class:`GatherND`: zeros of ``shape`` with ``g`` added at the positions
+    ``ind`` (repeated positions accumulate). Its gradient is ``gather_nd``."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+
+    def infer(self, g: BaseArray, ind: BaseArray) -> Specs:
+        return [(self.shape, g._dtype)]
+
+    def forward(self, xp: Any, g: Any, ind: Any) -> Any:
+        idx = _int_index(xp, ind)
+        m = idx.shape[0]
+        lead = self.shape[:m]
+        lin = xp.zeros(idx.shape[1:], dtype=numpy.int64)
+        for i in range(m):
+            lin = lin * lead[i] + xp.where(idx[i] < 0, idx[i] + lead[i], idx[i])
+        tail = math.prod(self.shape[m:])
+        out = xp.zeros((math.prod(lead), tail), dtype=g.dtype)
+        _scatter_add(xp, out, lin.reshape(-1), g.reshape(-1, tail))
+        return out.reshape(self.shape)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (_, ind), (gg,) = inputs, out_grads
+        return [gather_nd(gg, ind), None]
 
 
 def gather_nd(data: BaseArray, indices: BaseArray) -> BaseArray:
@@ -570,6 +659,23 @@ class IndexModify(Op):
         else:
             _scatter_add(xp, flat, lin, v)
         return out
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """``a`` gets ``g`` (index_update: except at the written positions); ``val`` gets ``g``
+        gathered at the positions (index_update with a repeated position: each copy gets it,
+        though only one write wins)."""
+        (a, ind, val), (g,) = inputs, out_grads
+        ga = gv = None
+        if _gu.wants(a, inputs):
+            ga = g
+            if self.mode == "update":
+                one = _create.ones((), dtype=g._dtype, device=g._device)
+                written = apply(IndexModify("update"), (_create.zeros_like(g), ind, one))
+                ga = _gu.sub(g, _gu.mul(g, written))
+        if _gu.wants(val, inputs):
+            pos = reshape(ind, (self.k, self.n)) if ind._shape != (self.k, self.n) else ind
+            gv = _gu.cast_like(_gu.sum_to(gather_nd(g, pos), val._shape), val)
+        return [ga, None, gv]
 
 
 def _scatter_add(xp: Any, out: Any, rows: Any, vals: Any) -> None:
@@ -986,8 +1092,81 @@ def _gammaln(xp: Any, x: Any) -> Any:
     return r
 
 
+# digamma and trigamma (for the gradients of gamma and gammaln): the recurrences
+# psi(x) = psi(x + 1) - 1/x and psi1(x) = psi1(x + 1) + 1/x^2 up to x >= 10, then the asymptotic
+# series in 1/x^2 (Bernoulli numbers up to B14; the next term is below 1e-16 there); reflection
+# for x < 0.5. Poles (0, -1, -2...) give nan.
+_DIGAMMA_SHIFT = 10
+
+
+def _shift_up(xp: Any, x: Any, power: int) -> tuple[Any, Any]:
+    """(x moved up to >= 10 by steps of 1, the sum of x_k**-power over the steps taken)."""
+    acc = xp.zeros_like(x)
+    for _ in range(_DIGAMMA_SHIFT):
+        low = x < _DIGAMMA_SHIFT
+        if not bool(low.any()):
+            break
+        acc += xp.where(low, 1.0 / x ** power, 0.0)
+        x = xp.where(low, x + 1.0, x)
+    return x, acc
+
+
+def _digamma_pos(xp: Any, x: Any) -> Any:
+    x, acc = _shift_up(xp, x, 1)
+    z = 1.0 / (x * x)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
+        1 / 132 - z * (691 / 32760 - z / 12))))))
+    return xp.log(x) - 0.5 / x - series - acc
+
+
+def _digamma_refl(xp: Any, x: Any) -> Any:
+    """psi(x) = psi(1 - x) - pi cot(pi x)."""
+    r = x - xp.round(x)  # exact, and cot(pi x) has period 1
+    out = _digamma_pos(xp, 1.0 - x) - math.pi * xp.cos(math.pi * r) / xp.sin(math.pi * r)
+    return xp.where(x == xp.floor(x), xp.nan, out)
+
+
+def _digamma(xp: Any, x: Any) -> Any:
+    return _split(xp, x < 0.5, (x,), lambda v: _digamma_refl(xp, v),
+                  lambda v: _digamma_pos(xp, v))
+
+
+def _trigamma_pos(xp: Any, x: Any) -> Any:
+    x, acc = _shift_up(xp, x, 2)
+    t = 1.0 / x
+    z = t * t
+    series = t + 0.5 * z + t * z * (1 / 6 - z * (1 / 30 - z * (1 / 42 - z * (1 / 30 - z * (
+        5 / 66 - z * (691 / 2730 - z * 7 / 6))))))
+    return series + acc
+
+
+def _trigamma_refl(xp: Any, x: Any) -> Any:
+    """psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x)."""
+    s = _sinpi(xp, x)
+    out = (math.pi * math.pi) / (s * s) - _trigamma_pos(xp, 1.0 - x)
+    return xp.where(x == xp.floor(x), xp.nan, out)
+
+
+def _trigamma(xp: Any, x: Any) -> Any:
+    return _split(xp, x < 0.5, (x,), lambda v: _trigamma_refl(xp, v),
+                  lambda v: _trigamma_pos(xp, v))
+
+
 #: name -> xp computation on flat float64 arrays
-SPECIAL: dict[str, Any] = {"erf": _erf, "erfinv": _erfinv, "gamma": _gamma, "gammaln": _gammaln}
+SPECIAL: dict[str, Any] = {"erf": _erf, "erfinv": _erfinv, "gamma": _gamma, "gammaln": _gammaln,
+                           "digamma": _digamma, "trigamma": _trigamma}
+
+#: name -> gradient f(x, y, g) in framework ops. trigamma has none: gamma and gammaln are twice
+#: differentiable, digamma once.
+SPECIAL_GRAD: dict[str, Any] = {
+    "erf": lambda x, y, g: _gu.mul(g, _gu.mul(_elemwise.unary(
+        "exp", _gu.neg(_gu.mul(x, x))), _TWO_OVER_SQRT_PI)),
+    "erfinv": lambda x, y, g: _gu.mul(g, _gu.mul(_elemwise.unary(
+        "exp", _gu.mul(y, y)), 1.0 / _TWO_OVER_SQRT_PI)),
+    "gamma": lambda x, y, g: _gu.mul(g, _gu.mul(y, special("digamma", x))),
+    "gammaln": lambda x, y, g: _gu.mul(g, special("digamma", x)),
+    "digamma": lambda x, y, g: _gu.mul(g, special("trigamma", x)),
+}
 
 
 _CHUNK = 32768
@@ -1019,12 +1198,23 @@ class SpecialOp(Op):
                     r[i:i + _CHUNK] = self.fn(xp, flat[i:i + _CHUNK])
         return r.astype(out_dt, copy=False).reshape(x.shape)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        grad = SPECIAL_GRAD.get(self.name)
+        if grad is None:
+            raise FrameworkError(f"operator '{self.name}' is not differentiable (its derivative "
+                                 "is not implemented)")
+        if not _gu.wants(x):
+            return [None]
+        return [_gu.cast_like(grad(x, y, g), x)]
+
 
 _SPECIAL_OPS = {n: register(f"_npx_{n}")(SpecialOp(n)) for n in SPECIAL}
 
 
 def special(name: str, x: BaseArray) -> BaseArray:
-    """Apply the special function ``name`` ('erf', 'erfinv', 'gamma', 'gammaln') to ``x``."""
+    """Apply the special function ``name`` ('erf', 'erfinv', 'gamma', 'gammaln', 'digamma',
+    'trigamma') to ``x``."""
     if not isinstance(x, BaseArray):
         raise TypeError(f"{name}: expected an ndarray, got {type(x).__name__}")
     return apply(_SPECIAL_OPS[name], (x,))

@@ -15,8 +15,10 @@ from numpy.exceptions import AxisError
 
 from .. import dtype as _dt
 from ..base import DTypeError
+from . import _create, _elemwise, _shape
+from . import _gradutil as _gu
 from ._base import BaseArray
-from ._op import Op, apply, register
+from ._op import Op, apply, get_op, register
 
 __all__ = ["normalize_axis", "reduce", "argreduce", "cumulative", "norm", "REDUCTIONS"]
 
@@ -114,9 +116,133 @@ class Reduce(Op):
             kw["ddof"] = self.ddof
         return fn(x, **kw)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(x) or self.out_dtype.kind != "f":
+            return [None]  # integer and bool inputs, all/any
+        axes = self.axes if x.ndim else ()
+        gx = _REDUCE_GRAD[self.name](x, y, g, axes, self.keepdims, self.ddof)
+        return [_gu.cast_like(gx, x)]
+
 
 for _n in REDUCTIONS:
     register(_n)(type(f"Reduce_{_n}", (Reduce,), {}))
+
+
+# -- gradients of the reductions -------------------------------------------------------------------
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    return math.prod(shape[a] for a in axes)
+
+
+def _sum_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    return _gu.expand(g, x._shape, axes, keep)
+
+
+def _mean_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    return _gu.div(_gu.expand(g, x._shape, axes, keep), float(max(_count(x._shape, axes), 1)))
+
+
+def _var_terms(x: Any, axes: Any, ddof: int) -> tuple[Any, float]:
+    """(x - mean(x), N - ddof)."""
+    mean = reduce("mean", x, axis=axes, keepdims=True, dtype=x._dtype)
+    return _gu.sub(x, mean), float(_count(x._shape, axes) - ddof)
+
+
+def _var_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    d, n = _var_terms(x, axes, ddof)
+    return _gu.mul(_gu.expand(g, x._shape, axes, keep), _gu.mul(d, 2.0 / n))
+
+
+def _std_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    d, n = _var_terms(x, axes, ddof)
+    yk = _gu.expand(y, x._shape, axes, keep)
+    # a constant slice (std 0) gets gradient 0, not 0/0
+    safe = _gu.add(yk, _elemwise.binary("equal", yk, 0))
+    return _gu.mul(_gu.expand(g, x._shape, axes, keep), _gu.div(d, _gu.mul(safe, n)))
+
+
+def _extreme_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    """max/min: the gradient goes to the positions equal to the result, divided equally among
+    ties (as NumPy-autograd does; MXNet gives each tie the full gradient)."""
+    hit = _elemwise.binary("equal", x, _gu.expand(y, x._shape, axes, keep))
+    return tie_split(hit, _gu.expand(g, x._shape, axes, keep), axes, x)
+
+
+def tie_split(hit: Any, g: Any, axes: Any, x: Any) -> Any:
+    """``g`` at the True positions of ``hit``, divided by their number over ``axes``."""
+    cnt = reduce("sum", hit, axis=axes, keepdims=True)
+    cnt = _elemwise.binary("maximum", _shape.astype(cnt, x._dtype), 1.0)  # an all-NaN slice
+    return _gu.mul(g, _gu.div(_shape.astype(hit, x._dtype), cnt))
+
+
+def _nansum_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    ok = _elemwise.unary("logical_not", _elemwise.unary("isnan", x))
+    return _gu.mul(_gu.expand(g, x._shape, axes, keep), ok)
+
+
+def _flatten_axes(x: Any, axes: Any) -> tuple[Any, tuple[int, ...]]:
+    """``x`` with the reduced axes moved last and merged: shape (kept..., n); and the order."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    order = tuple(kept) + tuple(axes)
+    xt = _shape.transpose(x, order) if order != tuple(range(x.ndim)) else x
+    return _shape.reshape(xt, tuple(x._shape[i] for i in kept) + (_count(x._shape, axes),)), order
+
+
+def _unflatten_axes(gr: Any, x: Any, order: tuple[int, ...]) -> Any:
+    gt = _shape.reshape(gr, tuple(x._shape[i] for i in order))
+    if order != tuple(range(x.ndim)):
+        gt = _shape.transpose(gt, _gu.inverse_perm(order))
+    return gt
+
+
+def exclusive_products(xr: Any) -> Any:
+    """For each position along the last axis, the product of all the other elements: prefix
+    times suffix products (exclusive cumprods), valid when elements are zero (y / x is not)."""
+    n = xr._shape[-1]
+    if n <= 1:
+        return _create.ones(xr._shape, dtype=xr._dtype, device=xr._device)
+    lead = (1,) * (xr.ndim - 1)
+
+    def shifted(src: list[int], keep: list[bool]) -> Any:
+        # xr gathered at positions ``src``, with 1 where ``keep`` is False
+        idx = _gu.const(numpy.array(src).reshape(lead + (n,)), xr)
+        mask = numpy.array(keep).reshape(lead + (n,))
+        picked = _gu.mul(_gu.gather_along(xr, idx, xr.ndim - 1), _gu.const(mask, xr))
+        return _gu.add(picked, _gu.const(~mask, xr, xr._dtype))
+
+    def reverse(a: Any) -> Any:
+        return _gu.gather_along(a, _gu.const(numpy.arange(n)[::-1].reshape(lead + (n,)), a),
+                                a.ndim - 1)
+
+    # left[k] = x[0] ... x[k-1]; right[k] = x[k+1] ... x[n-1]
+    left = cumulative("cumprod", shifted([0] + list(range(n - 1)), [False] + [True] * (n - 1)),
+                      axis=-1)
+    tail = shifted(list(range(1, n)) + [n - 1], [True] * (n - 1) + [False])
+    right = reverse(cumulative("cumprod", reverse(tail), axis=-1))
+    return _gu.mul(left, right)
+
+
+def _prod_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    if x.size == 0 or not axes:
+        return _gu.expand(g, x._shape, axes, keep) if not axes else _create.zeros_like(x)
+    xr, order = _flatten_axes(x, axes)
+    others = _unflatten_axes(exclusive_products(xr), x, order)
+    return _gu.mul(_gu.expand(g, x._shape, axes, keep), others)
+
+
+def _nanprod_grad(x: Any, y: Any, g: Any, axes: Any, keep: bool, ddof: int) -> Any:
+    nan = _elemwise.unary("isnan", x)
+    filled = _shape.where(nan, _create.ones((), dtype=x._dtype, device=x._device), x)
+    gx = _prod_grad(filled, y, g, axes, keep, ddof)
+    return _gu.mul(gx, _elemwise.unary("logical_not", nan))
+
+
+_REDUCE_GRAD = {
+    "sum": _sum_grad, "mean": _mean_grad, "var": _var_grad, "std": _std_grad,
+    "max": _extreme_grad, "min": _extreme_grad, "prod": _prod_grad, "nansum": _nansum_grad,
+    "nanprod": _nanprod_grad,
+}
 
 
 def reduce(name: str, x: BaseArray, axis: Any = None, dtype: Any = None,
@@ -153,6 +279,9 @@ class ArgReduce(Op):
         axis = None if self.axis is None else self.ax
         return getattr(xp, self.name)(x, axis=axis, keepdims=self.keepdims)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None]  # integer positions: piecewise constant
+
 
 register("argmax")(type("ArgMax", (ArgReduce,), {}))
 register("argmin")(type("ArgMin", (ArgReduce,), {}))
@@ -185,12 +314,74 @@ class Cumulative(Op):
     def infer_dtype(self, x: Any) -> numpy.dtype:
         return self.dtype or _accum_dtype(x.dtype)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(x) or y._dtype.kind != "f":
+            return [None]
+        if self.axis is None or x.ndim == 0:
+            xf, ax = _shape.reshape(x, (x.size,)), 0
+        else:
+            xf, ax = x, normalize_axis(self.axis, x.ndim, self.name, False)[0]
+        g = _gu.cast_like(g, xf)
+        if self.name == "cumsum":
+            gx = reverse_cumsum(g, ax)
+        else:
+            gx = cumprod_grad(xf, _gu.cast_like(y, xf), g, ax)
+        return [_gu.cast_like(_shape.reshape(gx, x._shape), x)]
+
 
 register("cumprod")(type("CumProd", (Cumulative,), {}))
 
 
 def cumulative(name: str, x: BaseArray, axis: Any = None, dtype: Any = None) -> BaseArray:
     return apply(Cumulative(name, axis, dtype), (x,))
+
+
+def _reverse(a: Any, ax: int) -> Any:
+    n = a._shape[ax]
+    idx = numpy.arange(n)[::-1].reshape((1,) * ax + (n,) + (1,) * (a.ndim - ax - 1))
+    return _gu.gather_along(a, _gu.const(idx, a), ax)
+
+
+def reverse_cumsum(g: Any, ax: int) -> Any:
+    """sum(g[k:]) at each position k along ``ax`` (the adjoint of cumsum)."""
+    return _reverse(cumulative("cumsum", _reverse(g, ax), axis=ax), ax)
+
+
+def cumprod_grad(x: Any, y: Any, g: Any, ax: int) -> Any:
+    """The gradient of ``y = cumprod(x)`` along ``ax``: exact with zeros in ``x``, and so is its
+    own derivative (the double backward).
+
+    With z1 and z2 the first two zeros of a slice: before z1, ``sum_{i>=k} g_i y_i / x_k`` (the
+    later y are 0); at z1, ``sum_{i>=k} g_i y1_i`` with ``y1`` the cumprod with x[z1] set to 1;
+    between z1 and z2 and at z2, the same kind of sums times x[z1] (0, but their derivatives
+    with respect to x[z1] are not); after z2 the gradient is O(x[z1] x[z2]), so 0 to second
+    order."""
+    eq, both = _elemwise.binary, (lambda a, b: _elemwise.binary("logical_and", a, b))
+    zero = eq("equal", x, 0)
+    seen = cumulative("cumsum", zero, axis=ax)
+    before = eq("equal", seen, 0)
+    one_seen = eq("equal", seen, 1)
+    first = both(zero, one_seen)
+    mid = both(one_seen, _not(zero))
+    second = both(zero, eq("equal", seen, 2))
+
+    def ones_at(mask: Any, v: Any) -> Any:  # v, with the constant 1 where mask holds
+        return _gu.add(_gu.mul(v, _not(mask)), mask)
+
+    part1 = _gu.mul(_gu.div(reverse_cumsum(_gu.mul(g, y), ax), ones_at(_not(before), x)), before)
+    u = ones_at(first, x)
+    r1 = reverse_cumsum(_gu.mul(g, cumulative("cumprod", u, axis=ax)), ax)
+    part2 = _gu.mul(r1, first)
+    x_first = reduce("sum", _gu.mul(x, first), axis=ax, keepdims=True)  # 0, with its derivative
+    part3 = _gu.mul(_gu.div(r1, ones_at(_not(mid), u)), mid)
+    r2 = reverse_cumsum(_gu.mul(g, cumulative("cumprod", ones_at(second, u), axis=ax)), ax)
+    part4 = _gu.mul(r2, second)
+    return _gu.add(_gu.add(part1, part2), _gu.mul(x_first, _gu.add(part3, part4)))
+
+
+def _not(mask: Any) -> Any:
+    return _elemwise.unary("logical_not", mask)
 
 
 @register("norm")
@@ -234,6 +425,14 @@ class Norm(Op):
             return r
         axis = self.axes if len(self.axes) == 2 else self.axes[0]
         return xp.linalg.norm(x, ord=self.ord, axis=axis, keepdims=self.keepdims)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # numpy.linalg.norm semantics, as linalg's norm op: use its gradient (looked up by name,
+        # since linalg sits on top of this module)
+        (x,) = inputs
+        twin = get_op("linalg_norm")(self.ord, self.axis, self.keepdims)
+        twin.infer(x)
+        return twin.backward(inputs, outputs, out_grads)  # type: ignore[no-any-return]
 
 
 def norm(x: BaseArray, ord: Any = None, axis: Any = None, keepdims: bool = False) -> BaseArray:

@@ -323,7 +323,7 @@ def flip(x: BaseArray, axis: Any = None) -> BaseArray:
         raise numpy.exceptions.AxisError(f"flip: axis {axis!r} is out of bounds for a 0-d array")
     axes = normalize_axis(axis, x.ndim, "flip")
     return apply(_Copy("flip", x._shape, lambda xp, b: xp.flip(b, axis=axes),
-                       lambda g, _x: flip(g, axes)), (x,))
+                       lambda g, _x: flip(g, axes if x.ndim else None)), (x,))
 
 
 @register("diag")

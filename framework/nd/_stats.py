@@ -23,6 +23,8 @@ from numpy.exceptions import AxisError
 from .. import dtype as _dt
 from ..base import DTypeError, ShapeError
 from ..device import Device
+from . import _create, _elemwise, _misc, _reduce, _shape
+from . import _gradutil as _gu
 from ._base import BaseArray, array_class, broadcast_shapes
 from ._op import Op, apply, common_device, register
 from ._reduce import normalize_axis
@@ -154,6 +156,37 @@ class Average(Op):
             return avg, xp.array(xp.broadcast_to(scl, numpy.shape(avg)), dtype=dt)
         return avg
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        a, w = inputs[0], (inputs[1] if len(inputs) > 1 else None)
+        want_a, want_w = _gu.wants(a, inputs), _gu.wants(w, inputs)
+        if not (want_a or want_w):
+            return [None] * len(inputs)
+        axes, keep = self.axes, self.keepdims
+        gk = _gu.expand(_gu.cast_like(out_grads[0], a), a._shape, axes, keep)
+        if w is None:
+            return [_gu.cast_like(_gu.div(gk, float(max(self.count, 1))), a)]
+        wb = w
+        if self.wperm is not None:
+            wb = _shape.reshape(_shape.transpose(w, self.wperm), self.wshape)
+        wb = _shape.broadcast_to(_shape.astype(wb, a._dtype, copy=False), a._shape)
+        scl = _reduce.reduce("sum", wb, axis=axes, keepdims=True)
+        ga = _gu.cast_like(_gu.div(_gu.mul(gk, wb), scl), a) if want_a else None
+        gw = None
+        if want_w:
+            avg = _gu.expand(outputs[0], a._shape, axes, keep)
+            gfull = _gu.div(_gu.mul(gk, _gu.sub(a, avg)), scl)
+            if self.returned:  # the sum of weights
+                gfull = _gu.add(gfull, _gu.expand(_gu.cast_like(out_grads[1], a), a._shape, axes,
+                                                  keep))
+            if self.wperm is not None:
+                gw = _gu.sum_to(gfull, self.wshape)
+                moved = tuple(w._shape[i] for i in self.wperm)
+                gw = _shape.transpose(_shape.reshape(gw, moved), _gu.inverse_perm(self.wperm))
+            else:
+                gw = gfull
+            gw = _gu.cast_like(gw, w)
+        return [ga, gw]
+
 
 def average(a: BaseArray, weights: BaseArray | None = None, axis: Any = None,
             returned: bool = False, keepdims: bool = False) -> Any:
@@ -250,18 +283,22 @@ class Quantile(Op):
         odd = xp.remainder(fl, 2) == 1
         return xp.where((frac == 0) & odd, 0.0, 1.0)
 
+    def _qv(self, xp: Any, q: Any) -> Any:
+        """The quantiles as a flat float64 array in [0, 1]."""
+        if q is None:
+            return xp.asarray(self.q_host, dtype=F64).reshape(-1)
+        qv = q.astype(F64).reshape(-1)
+        if self.percent:
+            qv = qv / 100
+        if bool(((qv < 0) | (qv > 1) | xp.isnan(qv)).any()):
+            what = ("Percentiles must be in the range [0, 100]" if self.percent
+                    else "Quantiles must be in the range [0, 1]")
+            raise ValueError(f"{self.name}: {what}")
+        return qv
+
     def forward(self, xp: Any, a: Any, q: Any = None) -> Any:
         out_dt = self.out_dtype
-        if q is None:
-            qv = xp.asarray(self.q_host, dtype=F64).reshape(-1)
-        else:
-            qv = q.astype(F64).reshape(-1)
-            if self.percent:
-                qv = qv / 100
-            if bool(((qv < 0) | (qv > 1) | xp.isnan(qv)).any()):
-                what = ("Percentiles must be in the range [0, 100]" if self.percent
-                        else "Quantiles must be in the range [0, 1]")
-                raise ValueError(f"{self.name}: {what}")
+        qv = self._qv(xp, q)
         axes = self.axes
         rest = [i for i in range(a.ndim) if i not in axes]
         rest_shape = tuple(a.shape[i] for i in rest)
@@ -293,6 +330,75 @@ class Quantile(Op):
         res = xp.moveaxis(res, -1, 0).reshape(out_shape)
         return res.astype(out_dt)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """The gradient flows to the two order statistics each quantile interpolates (weights
+        1 - gamma and gamma); none to ``q``."""
+        a, (g,) = inputs[0], out_grads
+        grads: list[Any] = [None] * len(inputs)
+        if not _gu.wants(a, inputs):
+            return grads
+        axes = self.axes
+        rest = [i for i in range(a.ndim) if i not in axes]
+        rest_shape = tuple(a._shape[i] for i in rest)
+        nq = math.prod(self.q_shape)
+        if self.n == 0 or nq == 0 or math.prod(rest_shape) == 0:
+            grads[0] = _create.zeros_like(a)
+            return grads
+        lo, hi, w = apply(_QuantilePositions(self), inputs)
+        gr = _shape.reshape(_gu.cast_like(g, a), (nq,) + rest_shape)
+        gr = _shape.transpose(gr, list(range(1, len(rest) + 1)) + [0])  # (rest..., nq)
+        w = _shape.astype(w, a._dtype)
+        ax = len(rest)
+        gx = _gu.add(_gu.scatter_along(_gu.mul(gr, _gu.sub(1.0, w)), lo, ax, self.n),
+                     _gu.scatter_along(_gu.mul(gr, w), hi, ax, self.n))
+        gx = _shape.reshape(gx, rest_shape + tuple(a._shape[i] for i in axes))
+        grads[0] = _gu.cast_like(_shape.transpose(gx, _gu.inverse_perm(rest + list(axes))), a)
+        return grads
+
+
+@register("_quantile_positions")
+class _QuantilePositions(Op):
+    """For each quantile of a :class:`Quantile` op (laid out as (rest..., nq)): the positions,
+    along a's reduced axes flattened, of the two order statistics it interpolates, and the
+    weight of the upper one. Piecewise constant in ``a``: used by Quantile's gradient."""
+
+    nout = 3
+
+    def __init__(self, op: Quantile) -> None:
+        self.op = op
+
+    def infer(self, a: BaseArray, q: BaseArray | None = None) -> Specs:
+        rest = tuple(d for i, d in enumerate(a._shape) if i not in self.op.axes)
+        shape = rest + (math.prod(self.op.q_shape),)
+        return [(shape, I64), (shape, I64), (shape, F64)]
+
+    def forward(self, xp: Any, a: Any, q: Any = None) -> Any:
+        op = self.op
+        qv = op._qv(xp, q)
+        axes = op.axes
+        rest = [i for i in range(a.ndim) if i not in axes]
+        rest_shape = tuple(a.shape[i] for i in rest)
+        cdt = a.dtype if a.dtype.kind == "f" else F64
+        x = xp.transpose(a, rest + list(axes)).reshape(rest_shape + (op.n,)).astype(cdt)
+        order = xp.argsort(x, axis=-1, kind="stable")  # NaNs sort last
+        if op.mode == "nan":
+            cnt = xp.sum(~xp.isnan(x), axis=-1, keepdims=True).astype(F64)
+        else:
+            cnt = xp.full(rest_shape + (1,), float(op.n), dtype=F64)
+        v = op._virtual(xp, cnt, qv)
+        fl = xp.floor(v)
+        top = xp.maximum(cnt - 1, 0)
+        lo = xp.minimum(xp.maximum(fl, 0), top).astype(I64)
+        hi = xp.minimum(xp.maximum(fl + 1, 0), top).astype(I64)
+        w = op._gamma(xp, v - fl, fl).astype(F64)
+        shape = rest_shape + (qv.size,)
+        return (xp.take_along_axis(order, xp.broadcast_to(lo, shape), axis=-1),
+                xp.take_along_axis(order, xp.broadcast_to(hi, shape), axis=-1),
+                xp.array(xp.broadcast_to(w, shape)))
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
+
 
 def quantile(a: BaseArray, q: BaseArray | numpy.ndarray, axis: Any = None,
              method: str = "linear", keepdims: bool = False, mode: str = "plain",
@@ -318,6 +424,9 @@ class CountNonzero(Op):
     def forward(self, xp: Any, x: Any) -> Any:
         axis = self.axes if x.ndim else None
         return xp.sum(x != 0, axis=axis, keepdims=self.keepdims, dtype=I64)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def count_nonzero(x: BaseArray, axis: Any = None, keepdims: bool = False) -> BaseArray:
@@ -370,6 +479,30 @@ class NanReduce(Op):
             kw["ddof"] = self.ddof
         return getattr(xp, name)(x, **kw)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(x) or self.out_dtype.kind != "f":
+            return [None]
+        axes, keep = self.axes, self.keepdims
+        gk = _gu.expand(_gu.cast_like(g, x), x._shape, axes, keep)
+        if self.name in ("nanmax", "nanmin"):  # NaN never equals the result
+            hit = _elemwise.binary("equal", x, _gu.expand(y, x._shape, axes, keep))
+            return [_gu.cast_like(_reduce.tie_split(hit, gk, axes, x), x)]
+        ok = _elemwise.unary("logical_not", _elemwise.unary("isnan", x))
+        cnt = _shape.astype(_reduce.reduce("sum", ok, axis=axes, keepdims=True), x._dtype)
+        if self.name == "nanmean":
+            return [_gu.cast_like(_gu.mul(_gu.div(gk, cnt), ok), x)]
+        zero = _create.zeros((), dtype=x._dtype, device=x._device)
+        mean = _gu.div(_reduce.reduce("sum", _shape.where(ok, x, zero), axis=axes,
+                                      keepdims=True), cnt)
+        d = _shape.where(ok, _gu.sub(x, mean), zero)
+        dof = _gu.sub(cnt, float(self.ddof))
+        if self.name == "nanvar":
+            return [_gu.cast_like(_gu.mul(gk, _gu.div(_gu.mul(d, 2.0), dof)), x)]
+        yk = _gu.cast_like(_gu.expand(y, x._shape, axes, keep), x)
+        safe = _gu.add(yk, _elemwise.binary("equal", yk, 0))
+        return [_gu.cast_like(_gu.mul(gk, _gu.div(d, _gu.mul(dof, safe))), x)]
+
 
 def nan_reduce(name: str, x: BaseArray, axis: Any = None, dtype: Any = None,
                keepdims: bool = False, ddof: int = 0) -> BaseArray:
@@ -410,6 +543,9 @@ class NanArgReduce(Op):
             r = xp.reshape(r, (1,) * x.ndim) if ax is None else xp.expand_dims(r, ax)
         return r
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None]
+
 
 register("nanargmin")(type("NanArgMin", (NanArgReduce,), {}))
 
@@ -434,9 +570,10 @@ class NanCumulative(Op):
             dt = (numpy.dtype(numpy.int64) if k.kind == "b" or (k.kind == "i" and k.itemsize < 8)
                   else numpy.dtype(numpy.uint64) if k.kind == "u" and k.itemsize < 8 else k)
         self.out_dtype = dt
-        if self.axis is None:
+        if self.axis is not None:
+            (self.ax,) = normalize_axis(self.axis, x.ndim, self.name, allow_tuple=False)
+        if self.axis is None or x.ndim == 0:  # NumPy: a 0-d input gives shape (1,)
             return [((x.size,), dt)]
-        (self.ax,) = normalize_axis(self.axis, x.ndim, self.name, allow_tuple=False)
         return [(x._shape, dt)]
 
     def forward(self, xp: Any, x: Any) -> Any:
@@ -446,6 +583,24 @@ class NanCumulative(Op):
         else:
             ax = self.ax
         return getattr(xp, name)(x, axis=ax, dtype=self.out_dtype)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (y,), (g,) = inputs, outputs, out_grads
+        if not _gu.wants(x) or self.out_dtype.kind != "f":
+            return [None]
+        if self.axis is None or x.ndim == 0:
+            xf, ax = _shape.reshape(x, (x.size,)), 0
+        else:
+            xf, ax = x, self.ax
+        nan = _elemwise.unary("isnan", xf)
+        ok = _elemwise.unary("logical_not", nan)
+        g = _gu.cast_like(g, xf)
+        if self.name == "nancumsum":
+            gx = _reduce.reverse_cumsum(g, ax)
+        else:  # NaN counts as 1
+            filled = _shape.where(nan, _create.ones((), dtype=x._dtype, device=x._device), xf)
+            gx = _reduce.cumprod_grad(filled, _gu.cast_like(y, xf), g, ax)
+        return [_gu.cast_like(_shape.reshape(_gu.mul(gx, ok), x._shape), x)]
 
 
 register("nancumprod")(type("NanCumProd", (NanCumulative,), {}))
@@ -477,6 +632,19 @@ class Ptp(Op):
         axis = self.axes if x.ndim else None
         return (xp.max(x, axis=axis, keepdims=self.keepdims)
                 - xp.min(x, axis=axis, keepdims=self.keepdims))
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if not _gu.wants(x):
+            return [None]
+        axes, keep = self.axes, self.keepdims
+        gk = _gu.expand(g, x._shape, axes, keep)
+        parts = []
+        for name in ("max", "min"):
+            ext = _reduce.reduce(name, x, axis=axes, keepdims=True) if axes else x
+            hit = _elemwise.binary("equal", x, ext)
+            parts.append(_reduce.tie_split(hit, gk, axes, x))
+        return [_gu.cast_like(_gu.sub(parts[0], parts[1]), x)]
 
 
 def ptp(x: BaseArray, axis: Any = None, keepdims: bool = False) -> BaseArray:
@@ -689,6 +857,84 @@ class Cov(Op):
             return xp.clip(c.real, -1, 1) + 1j * xp.clip(c.imag, -1, 1)
         return xp.clip(c, -1, 1)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """C = Xc W Xc^T / fact with Xc the centred rows: gX = (G + G^T) Xc W / fact (the
+        centring needs no correction: the rows of that sum to zero). corrcoef goes through
+        R = C / (s s^T), s = sqrt(diag C), ignoring the final clip to [-1, 1]. The weights get
+        no gradient."""
+        m = inputs[0]
+        y, f, aw = self._split(inputs[1:])
+        grads: list[Any] = [None] * len(inputs)
+        want_m, want_y = _gu.wants(m, inputs), _gu.wants(y, inputs)
+        if not (want_m or want_y) or self.out_dtype.kind != "f":
+            return grads
+        (c,), (g,) = outputs, out_grads
+        dt = self.out_dtype
+
+        def rows(v: BaseArray, flip: bool) -> BaseArray:
+            r = _shape.reshape(_shape.astype(v, dt, copy=False), (1,) * (2 - v.ndim) + v._shape)
+            return _shape.transpose(r) if flip else r
+
+        xm = rows(m, self.flip_m)
+        if xm._shape[0] == 0:
+            return [_create.zeros_like(m)] + grads[1:]
+        x = xm if y is None else _shape.concatenate([xm, rows(y, self.flip_y)], axis=0)
+        nvar, nobs = x._shape
+        w = None
+        for wt in (f, aw):
+            if wt is not None:
+                wt = _shape.astype(_shape.reshape(wt, (nobs,)), dt)
+                w = wt if w is None else _gu.mul(w, wt)
+        ddof = self.ddof if self.ddof is not None else (0 if self.bias else 1)
+        if w is None:
+            xc = _gu.sub(x, _reduce.reduce("mean", x, axis=1, keepdims=True))
+            fact: Any = float(nobs - ddof)
+            xw = xc
+        else:
+            w_sum = _reduce.reduce("sum", w)
+            avg = _gu.div(_reduce.reduce("sum", _gu.mul(x, w), axis=1, keepdims=True), w_sum)
+            xc = _gu.sub(x, avg)
+            xw = _gu.mul(xc, w)
+            if ddof == 0:
+                fact = w_sum
+            elif aw is None:
+                fact = _gu.sub(w_sum, float(ddof))
+            else:
+                awf = _shape.astype(_shape.reshape(aw, (nobs,)), dt)
+                fact = _gu.sub(w_sum, _gu.div(_gu.mul(_reduce.reduce("sum", _gu.mul(w, awf)),
+                                                      float(ddof)), w_sum))
+        gm = _shape.reshape(_gu.cast_like(g, xc), (nvar, nvar))
+        if self.corr:
+            if nvar == 1:
+                return [_create.zeros_like(m) if want_m else None] + grads[1:]
+            cm = _gu.div(_misc.matmul(xc, _shape.transpose(xw)), fact)
+            d = _linalg_diag(cm)
+            sd = _elemwise.unary("sqrt", d)
+            scale = _gu.mul(_shape.reshape(sd, (nvar, 1)), _shape.reshape(sd, (1, nvar)))
+            gr = _gu.mul(gm, c)
+            gd = _gu.div(_gu.mul(_gu.add(_reduce.reduce("sum", gr, axis=1),
+                                         _reduce.reduce("sum", gr, axis=0)), -0.5), d)
+            eye = _gu.const(numpy.eye(nvar), gm, gm._dtype)
+            gm = _gu.add(_gu.div(gm, scale), _gu.mul(_shape.reshape(gd, (nvar, 1)), eye))
+        gx = _gu.div(_misc.matmul(_gu.add(gm, _shape.transpose(gm)), xw), fact)
+        vm = xm._shape[0]
+        for i, (v, flip, lo, hi) in enumerate(((m, self.flip_m, 0, vm),
+                                               (y, getattr(self, "flip_y", False), vm, nvar))):
+            if v is None or not _gu.wants(v, inputs):
+                continue
+            part = _gu.take_range(gx, lo, hi, 0)
+            if flip:
+                part = _shape.transpose(part)
+            grads[i] = _gu.cast_like(_shape.reshape(part, v._shape), v)
+        return grads
+
+
+def _linalg_diag(x: BaseArray) -> BaseArray:
+    """The diagonal of a square matrix, differentiably (a gather of the flat positions)."""
+    n = x._shape[0]
+    flat = _shape.reshape(x, (n * n,))
+    return _gu.gather_along(flat, _gu.const(numpy.arange(n) * (n + 1), flat), 0)
+
 
 def cov(m: BaseArray, y: BaseArray | None = None, rowvar: bool = True, bias: bool = False,
         ddof: int | None = None, fweights: BaseArray | None = None,
@@ -721,6 +967,9 @@ class IsClose(Op):
         r = xp.isclose(a, b, rtol=self.rtol, atol=self.atol, equal_nan=self.equal_nan)
         return xp.all(r) if self.reduce_all else r
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
+
 
 def isclose(a: BaseArray, b: BaseArray, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False, reduce_all: bool = False) -> BaseArray:
@@ -743,6 +992,9 @@ class AllEqual(Op):
         if self.equal_nan and (a.dtype.kind in "fc" or b.dtype.kind in "fc"):
             eq = eq | (xp.isnan(a) & xp.isnan(b))
         return xp.all(eq)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def all_equal(a: BaseArray, b: BaseArray, equal_nan: bool = False) -> BaseArray:
@@ -779,6 +1031,13 @@ class NanToNum(Op):
             return (self._fix(xp, x.real) + 1j * self._fix(xp, x.imag)).astype(x.dtype)
         return x.copy()
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # the replaced NaNs and infinities are constants
+        (x,), (g,) = inputs, out_grads
+        if not _gu.wants(x):
+            return [None]
+        return [_gu.mul(g, _elemwise.unary("isfinite", x))]
+
 
 def nan_to_num(x: BaseArray, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> BaseArray:
@@ -812,6 +1071,9 @@ class SearchSorted(Op):
         dt = numpy.promote_types(a.dtype, v.dtype)
         return xp.searchsorted(a.astype(dt, copy=False), v.astype(dt, copy=False),
                                side=self.side)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def searchsorted(a: BaseArray, v: BaseArray, side: str = "left",
@@ -869,6 +1131,33 @@ class Diff(Op):
             x = xp.not_equal(hi, lo) if dt.kind == "b" else hi - lo
         return x
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g,) = out_grads
+        need = [_gu.wants(x, inputs) for x in inputs]
+        if not any(need) or self.out_dtype.kind != "f":
+            return [None] * len(inputs)
+        ax = self.ax
+        lengths = [x._shape[ax] for x in inputs]
+        it = iter(lengths[1:])
+        parts = ([next(it)] if self.pre else []) + [lengths[0]] + ([next(it)] if self.app else [])
+        total = sum(parts)
+        for _ in range(min(self.n, total)):
+            g = _diff_adjoint(g, ax)
+        order = ([1] if self.pre else []) + [0] + ([len(inputs) - 1] if self.app else [])
+        grads: list[Any] = [None] * len(inputs)
+        lo = 0
+        for k, size in zip(order, parts):
+            if need[k]:
+                grads[k] = _gu.cast_like(_gu.take_range(g, lo, lo + size, ax), inputs[k])
+            lo += size
+        return grads
+
+
+def _diff_adjoint(g: BaseArray, ax: int) -> BaseArray:
+    """The adjoint of one difference step along ``ax``: out[i] = g[i-1] - g[i] (length + 1)."""
+    n = g._shape[ax] + 1
+    return _gu.sub(_gu.place_range(g, 1, n, ax), _gu.place_range(g, 0, n, ax))
+
 
 def diff(a: BaseArray, n: int = 1, axis: int = -1, prepend: BaseArray | None = None,
          append: BaseArray | None = None) -> BaseArray:
@@ -906,6 +1195,34 @@ class Ediff1d(Op):
             parts.append(next(it).reshape(-1).astype(a.dtype))
         return xp.concatenate(parts)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g,) = out_grads
+        a = inputs[0]
+        need = [_gu.wants(x, inputs) for x in inputs]
+        if not any(need) or a._dtype.kind != "f":
+            return [None] * len(inputs)
+        extra = list(inputs[1:])
+        begin = extra.pop(0) if self.begin else None
+        end = extra.pop(0) if self.end else None
+        nb = begin.size if begin is not None else 0
+        nmid = max(a.size - 1, 0)
+        grads: list[Any] = [None] * len(inputs)
+        if need[0]:
+            if a.size == 0:
+                grads[0] = _create.zeros_like(a)
+            else:
+                gmid = _diff_adjoint(_gu.take_range(g, nb, nb + nmid, 0), 0)
+                grads[0] = _gu.cast_like(_shape.reshape(gmid, a._shape), a)
+        k = 1
+        for e, lo in ((begin, 0), (end, nb + nmid)):
+            if e is None:
+                continue
+            if need[k]:
+                part = _gu.take_range(g, lo, lo + e.size, 0)
+                grads[k] = _gu.cast_like(_shape.reshape(part, e._shape), e)
+            k += 1
+        return grads
+
 
 def ediff1d(a: BaseArray, to_end: BaseArray | None = None,
             to_begin: BaseArray | None = None) -> BaseArray:
@@ -942,6 +1259,88 @@ class Interp(Op):
         r = xp.interp(x.astype(F64), xs.astype(F64), fp.astype(fdt), left=self.left,
                       right=self.right, period=self.period)
         return xp.asarray(r).astype(self.out_dtype)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        """Linear in ``fp`` (each output mixes two of its entries); with respect to ``x`` the
+        slope of the segment (0 outside the sample points); none to ``xp``."""
+        (x, xs, fp), (g,) = inputs, out_grads
+        want_x, want_fp = _gu.wants(x, inputs), _gu.wants(fp, inputs)
+        if not (want_x or want_fp):
+            return [None, None, None]
+        lo, hi, w_lo, w_hi, slope = apply(_InterpWeights(self), (x, xs))
+        gf = _shape.reshape(_gu.cast_like(g, fp) if want_fp else g, (x.size,))
+        k = fp.size
+        gx = gfp = None
+        if want_fp:
+            wl = _shape.astype(w_lo, fp._dtype)
+            wh = _shape.astype(w_hi, fp._dtype)
+            gfp = _gu.add(_gu.scatter_along(_gu.mul(gf, wl), lo, 0, k),
+                          _gu.scatter_along(_gu.mul(gf, wh), hi, 0, k))
+        if want_x:
+            rise = _gu.sub(_gu.gather_along(fp, hi, 0), _gu.gather_along(fp, lo, 0))
+            gx = _gu.mul(_gu.mul(_shape.reshape(g, (x.size,)), rise),
+                         _shape.astype(slope, g._dtype))
+            gx = _gu.cast_like(_shape.reshape(gx, x._shape), x)
+        return [gx, None, gfp]
+
+
+@register("_interp_weights")
+class _InterpWeights(Op):
+    """For each (flattened) x of ``interp``: the indices into fp of the two samples it mixes,
+    their weights, and d(upper weight)/dx. Piecewise constant: used by Interp's gradient."""
+
+    nout = 5
+
+    def __init__(self, op: Interp) -> None:
+        self.op = op
+
+    def infer(self, x: BaseArray, xs: BaseArray) -> Specs:
+        n = (x.size,)
+        return [(n, I64), (n, I64), (n, F64), (n, F64), (n, F64)]
+
+    def forward(self, xp: Any, x: Any, xs: Any) -> Any:
+        op = self.op
+        xv = x.astype(F64).reshape(-1)
+        pts = xs.astype(F64)
+        idx = xp.arange(pts.shape[0])
+        left, right = op.left, op.right
+        if op.period is not None:  # as NumPy: sort the points mod period, wrap one each side
+            period = abs(float(op.period))
+            pts = xp.remainder(pts, period)
+            order = xp.argsort(pts, kind="stable")
+            pts = pts[order]
+            pts = xp.concatenate([pts[-1:] - period, pts, pts[:1] + period])
+            idx = xp.concatenate([order[-1:], order, order[:1]])
+            xv = xp.remainder(xv, period)
+            left = right = None
+        k = pts.shape[0]
+        if k == 1:
+            j = xp.zeros(xv.shape, dtype=I64)
+            j1 = j
+            t = xp.zeros(xv.shape, dtype=F64)
+            slope = t
+        else:
+            j = xp.clip(xp.searchsorted(pts, xv, side="right") - 1, 0, k - 2)
+            j1 = j + 1
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                width = pts[j1] - pts[j]
+                t = (xv - pts[j]) / width
+                slope = 1.0 / width
+        inside = (xv >= pts[0]) & (xv <= pts[-1])
+        w_hi = xp.where(inside, t, 0.0)
+        w_lo = xp.where(inside, 1.0 - t, 0.0)
+        slope = xp.where(inside & (xv < pts[-1]), slope, 0.0)
+        if left is None:
+            w_lo = xp.where(xv < pts[0], 1.0, w_lo)
+        if right is None:
+            w_hi = xp.where(xv > pts[-1], 1.0, w_hi)
+            if k == 1:
+                w_lo = xp.where(xv > pts[-1], 1.0, w_lo)
+                w_hi = xp.zeros_like(w_hi)
+        return idx[j], idx[j1], w_lo, w_hi, slope
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def interp(x: BaseArray, xp_: BaseArray, fp: BaseArray, left: Any = None, right: Any = None,
@@ -1000,6 +1399,17 @@ class TakeAlongAxis(Op):
             idx = xp.broadcast_to(idx, ishape)
         return xp.take_along_axis(arr, idx.astype(I64, copy=False), axis=ax)
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (arr, idx), (g,) = inputs, out_grads
+        if not _gu.wants(arr):
+            return [None, None]
+        if self.ax is None:
+            gx = _shape.reshape(_gu.scatter_along(g, idx, 0, arr.size), arr._shape)
+        else:
+            gx = _gu.sum_to(_gu.scatter_along(g, idx, self.ax, arr._shape[self.ax]),
+                            arr._shape)
+        return [gx, None]
+
 
 def take_along_axis(arr: BaseArray, indices: BaseArray, axis: Any) -> BaseArray:
     return apply(TakeAlongAxis(axis), (arr, indices))
@@ -1032,6 +1442,9 @@ class Digitize(Op):
         if inc:
             return xp.searchsorted(bins, x, side=side)
         return bins.shape[0] - xp.searchsorted(bins[::-1], x, side=side)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def digitize(x: BaseArray, bins: BaseArray, right: bool = False) -> BaseArray:
@@ -1073,6 +1486,24 @@ class Choose(Op):
         idx = xp.broadcast_to(idx, self.shape)[None]
         return xp.take_along_axis(stacked, idx, axis=0)[0]
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g,) = out_grads
+        a, choices = inputs[0], inputs[1:]
+        n = len(choices)
+        idx = _shape.astype(a, I64)
+        if self.mode == "wrap":
+            idx = _elemwise.binary("mod", idx, n)
+        elif self.mode == "clip":
+            idx = _shape.clip(idx, 0, n - 1)
+        grads: list[Any] = [None]
+        for i, c in enumerate(choices):
+            if not _gu.wants(c, inputs):
+                grads.append(None)
+                continue
+            gi = _gu.mul(g, _elemwise.binary("equal", idx, i))
+            grads.append(_gu.cast_like(_gu.sum_to(gi, c._shape), c))
+        return grads
+
 
 def choose(a: BaseArray, choices: Sequence[BaseArray], mode: str = "raise") -> BaseArray:
     return apply(Choose(mode), (a, *choices))
@@ -1107,6 +1538,26 @@ class Select(Op):
         for c, v in zip(reversed(xs[:n]), reversed(xs[n:2 * n])):
             out = xp.where(c, v.astype(dt, copy=False), out)
         return out
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g,) = out_grads
+        n = self.n
+        grads: list[Any] = [None] * len(inputs)
+        taken = None  # some earlier condition holds
+        masks = []
+        for c in inputs[:n]:
+            masks.append(c if taken is None else _elemwise.binary(
+                "logical_and", c, _elemwise.unary("logical_not", taken)))
+            taken = c if taken is None else _elemwise.binary("logical_or", taken, c)
+        masks.append(_elemwise.unary("logical_not", taken) if taken is not None else None)
+        for k, (v, mask) in enumerate(zip(inputs[n:], masks)):
+            if not _gu.wants(v, inputs):
+                continue
+            gv = g if mask is None else _gu.mul(g, mask)
+            grads[n + k] = _gu.cast_like(_gu.sum_to(_shape.broadcast_to(gv, self.shape)
+                                                    if gv._shape != self.shape else gv,
+                                                    v._shape), v)
+        return grads
 
 
 def select(condlist: Sequence[BaseArray], choicelist: Sequence[BaseArray],
@@ -1144,6 +1595,9 @@ class Lexsort(Op):
             kk = xp.take_along_axis(k, idx, axis=ax)
             idx = xp.take_along_axis(idx, xp.argsort(kk, axis=ax, kind="stable"), axis=ax)
         return idx
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def lexsort(keys: Sequence[BaseArray], axis: int = -1) -> BaseArray:
@@ -1218,6 +1672,9 @@ class IsIn(Op):
         if self.invert:
             found = ~found
         return found if self.flat else found.reshape(a.shape)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [None] * len(inputs)
 
 
 def isin(a: BaseArray, b: BaseArray, invert: bool = False, flat: bool = False) -> BaseArray:

@@ -14,8 +14,11 @@ from typing import Any
 import numpy
 
 from .. import dtype as _dt
+from ..base import FrameworkError
 from ..device import resolve
 from ..nd import _create, _index, _shape
+from ..nd import _gradutil as _gu
+from ..nd import _reduce as _nd_reduce
 from ..nd._base import BaseArray
 from ..nd._base import broadcast_shapes as _bs
 from ..nd._op import Op, apply, register
@@ -63,9 +66,66 @@ class _XpFunc(Op):
         r = getattr(xp, self.fname)(*bufs, *self.args, **self.kwargs)
         return xp.array(r, copy=True) if getattr(r, "base", None) is not None else r
 
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        if not _gu.wants(x):
+            return [None]
+        if self.fname in ("tril", "triu"):
+            return [apply(_XpFunc(self.name, self.fname, x._shape, None, **self.kwargs), (g,))]
+        if self.fname == "roll":
+            (shift,) = self.args
+            back = tuple(-int(k) for k in shift) if isinstance(shift, (tuple, list)) else -shift
+            return [apply(_XpFunc("roll", "roll", x._shape, None, back, **self.kwargs), (g,))]
+        if self.fname == "vander":
+            return [self._vander_grad(x, g)]
+        # every output element copies one element of x (or none): scatter g back to it
+        return [_gu.scatter_flat(g, self._sources(x), x)]
+
+    def _sources(self, x: BaseArray) -> numpy.ndarray:
+        """For each output element, the flat position in x it copies (-1: none), found by
+        running the function on the positions themselves (shifted by 1, so 0 means none)."""
+        pos = numpy.arange(1, x.size + 1, dtype=numpy.int64).reshape(x._shape)
+        args, kwargs = list(self.args), dict(self.kwargs)
+        if self.fname == "pad":
+            mode = kwargs.get("mode", "constant")
+            if mode == "constant":
+                kwargs["constant_values"] = 0
+            elif mode not in ("edge", "wrap", "reflect", "symmetric") or \
+                    kwargs.get("reflect_type", "even") != "even":
+                raise FrameworkError(f"pad: not differentiable for mode={mode!r}"
+                                     + (" with reflect_type='odd'" if mode in
+                                        ("reflect", "symmetric") else "")
+                                     + "; use constant, edge, wrap, reflect or symmetric")
+        elif self.fname == "insert":
+            args[1] = numpy.zeros(numpy.shape(args[1]), dtype=numpy.int64)
+        elif self.fname not in ("delete", "resize"):
+            raise FrameworkError(f"operator '{self.name}' is not differentiable")
+        return getattr(numpy, self.fname)(pos, *args, **kwargs) - 1
+
+    def _vander_grad(self, x: BaseArray, g: BaseArray) -> BaseArray:
+        """d/dx x^p = p x^(p-1): the columns of a one-column-narrower Vandermonde matrix."""
+        n = self.shape[1]
+        if n <= 1:
+            return _create.zeros_like(x)
+        inc = bool(self.kwargs.get("increasing", False))
+        low = apply(_XpFunc("vander", "vander", (x._shape[0], n - 1), None, n - 1,
+                            increasing=inc), (x,))  # powers n-2..0 (or 0..n-2)
+        if inc:  # column j >= 1 of g pairs with column j - 1 of low, times j
+            gp = _gu.take_range(g, 1, n, 1)
+            powers = numpy.arange(1, n)
+        else:  # column j < n - 1 of g pairs with column j of low, times n - 1 - j
+            gp = _gu.take_range(g, 0, n - 1, 1)
+            powers = numpy.arange(n - 1, 0, -1)
+        terms = _gu.mul(_gu.mul(gp, low), _gu.const(powers, x, x._dtype))
+        return _gu.cast_like(_reduce_sum(terms, 1), x)
+
 
 for _name in ("roll", "pad", "tril", "triu", "insert", "delete", "resize", "vander", "polyval"):
     register(_name)(type(f"XpFunc_{_name}", (_XpFunc,), {}))
+
+
+def _reduce_sum(x: BaseArray, axis: int) -> BaseArray:
+    return _nd_reduce.reduce("sum", x, axis=axis)
 
 
 def _dummy_shape(fn: Any, shape: Shape, *args: Any, **kwargs: Any) -> Shape:
@@ -95,7 +155,10 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     out = [_shape.reshape(a, tuple(s)) for a, s in zip(arrs, shapes)]
     if sparse:
         return [_shape.copy(o) if copy else o for o in out]
-    full = tuple(max(s[d] for s in shapes) for d in range(n))
+    sizes = [a.size for a in arrs]  # (max() of the shapes is wrong when one size is 0)
+    if indexing == "xy" and n > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    full = tuple(sizes)
     return [_shape.broadcast_to(o, full) for o in out]
 
 
@@ -119,18 +182,20 @@ def diagflat(v: Any, k: int = 0) -> BaseArray:
 
 def _tri_op(name: str, m: Any, k: int) -> BaseArray:
     x = _arr(m, name)
+    if x.ndim == 1:  # NumPy and MXNet: a 1-d input is the rows of a square matrix
+        x = _shape.broadcast_to(x, (x._shape[0], x._shape[0]))
     if x.ndim < 2:
-        raise ValueError(f"{name}: input must be at least 2-d, got shape {x._shape}")
+        raise ValueError(f"{name}: input must be at least 1-d, got shape {x._shape}")
     return apply(_XpFunc(name, name, x._shape, None, k=int(k)), (x,))
 
 
 def tril(m: Any, k: int = 0) -> BaseArray:
-    """Lower triangle (at least 2-d input; stacks of matrices allowed)."""
+    """Lower triangle (stacks of matrices allowed; a 1-d input is the rows of a square matrix)."""
     return _tri_op("tril", m, k)
 
 
 def triu(m: Any, k: int = 0) -> BaseArray:
-    """Upper triangle (at least 2-d input; stacks of matrices allowed)."""
+    """Upper triangle (stacks of matrices allowed; a 1-d input is the rows of a square matrix)."""
     return _tri_op("triu", m, k)
 
 
@@ -430,8 +495,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ba
     if x.size == 0 and mode not in ("constant", "empty") and pw.any():
         raise ValueError(f"pad: can't extend empty axes with mode {mode!r}")
     shape = tuple(int(d + lo + hi) for d, (lo, hi) in zip(x._shape, pw))
-    return apply(_XpFunc("pad", "pad", shape, None, [tuple(map(int, p)) for p in pw], mode=mode,
-                         **kwargs), (x,))
+    return apply(_XpFunc("pad", "pad", shape, None, [tuple(map(int, p)) for p in pw] or 0,
+                         mode=mode, **kwargs), (x,))
 
 
 def resize(a: Any, new_shape: Any) -> BaseArray:

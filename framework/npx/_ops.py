@@ -201,6 +201,8 @@ def softsign(data: BaseArray) -> BaseArray:
 def log_sigmoid(data: BaseArray) -> BaseArray:
     """``log(sigmoid(x)) = -softplus(-x)``, elementwise (stable for large ``|x|``)."""
     x = _check(data, "log_sigmoid")
+    if x._dtype.kind not in "fc":  # negating unsigned integers would wrap around
+        x = astype(x, "float32")
     return unary("negative", unary("softrelu", unary("negative", x)))
 
 
