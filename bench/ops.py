@@ -24,25 +24,23 @@ part of what a user pays). The whole run takes well under two minutes.
 from __future__ import annotations
 
 import argparse
-import datetime
-import gc
 import json
-import os
-import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy
+from _common import (
+    Loop,
+    busy_warning,
+    loadavg,
+    machine_info,
+    markdown_table,
+    print_machine,
+    run_workload,
+)
 
-try:
-    import framework
-except ImportError:  # run from a checkout without the package installed
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import framework
-
+import framework
 from framework import np as fnp
 from framework import npx
 
@@ -51,7 +49,6 @@ try:
 except Exception:  # optional comparison
     torch = None
 
-Loop = Callable[[int], Any]
 
 WORKLOADS: list[tuple[str, tuple[int, ...], str, int]] = [
     # name, shape, kind, ops per iteration
@@ -137,41 +134,7 @@ def _inputs(shape: tuple[int, ...]) -> tuple[numpy.ndarray, numpy.ndarray]:
     return a, b
 
 
-# -- timing ---------------------------------------------------------------------------------------
-
-def _time(loop: Loop, n: int) -> float:
-    t0 = time.perf_counter()
-    loop(n)
-    return time.perf_counter() - t0
-
-
-def _calibrate(loop: Loop, target_s: float) -> int:
-    """Iterations for one repeat to take about ``target_s`` (also warms the loop up)."""
-    n = 1
-    while True:
-        t = _time(loop, n)
-        if t >= target_s / 8 or n >= 1 << 22:
-            break
-        n *= 8 if t < target_s / 80 else 2
-    return max(1, min(1 << 22, round(n * target_s / max(t, 1e-9))))
-
-
-def _summary(samples: list[float], n: int, ops: int) -> dict[str, Any]:
-    q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [samples[0]] * 3
-    return {
-        "n": n, "ops_per_iter": ops, "median_us": statistics.median(samples),
-        "min_us": min(samples), "max_us": max(samples), "q1_us": q[0], "q3_us": q[2],
-        "samples_us": samples,
-    }
-
-
-def _use_engine(impl: str) -> None:
-    """Select the engine an implementation needs (a no-op for NumPy and PyTorch)."""
-    if impl.startswith("framework"):
-        want = impl.split()[1]
-        if framework.engine.engine_type() != want:
-            framework.engine.set_engine_type(want)
-
+# -- building -------------------------------------------------------------------------------------
 
 def _build(impl: str, kind: str, shape: tuple[int, ...]) -> Loop:
     a_np, b_np = _inputs(shape)
@@ -182,119 +145,6 @@ def _build(impl: str, kind: str, shape: tuple[int, ...]) -> Loop:
     loop = _framework_loop(kind, fnp.array(a_np), fnp.array(b_np))
     npx.waitall()
     return loop
-
-
-def _run_workload(name: str, shape: tuple[int, ...], kind: str, ops: int, impls: list[str],
-                  repeat: int, target_s: float) -> dict[str, dict[str, Any]]:
-    """Measure one workload for every implementation.
-
-    Repeats are interleaved (repeat 1 of every implementation, then repeat 2...), so a change in
-    machine load while the bench runs shifts all implementations alike and spares the ratios.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    loops: dict[str, Loop] = {}
-    counts: dict[str, int] = {}
-    samples: dict[str, list[float]] = {}
-    for impl in impls:
-        try:
-            _use_engine(impl)
-            loops[impl] = _build(impl, kind, shape)
-            counts[impl] = _calibrate(loops[impl], target_s)
-            samples[impl] = []
-        except Exception as exc:  # keep going: one broken case must not sink the table
-            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
-    for _ in range(repeat):
-        for impl in list(samples):
-            try:
-                _use_engine(impl)
-                loops[impl](1)  # warm up after an engine switch (worker start, caches)
-                gc.collect()
-                samples[impl].append(_time(loops[impl], counts[impl]) / counts[impl] * 1e6)
-            except Exception as exc:
-                out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
-                del samples[impl]
-    for impl in impls:
-        if impl in samples:
-            out[impl] = _summary(samples[impl], counts[impl], ops)
-        print(f"  {name:<24} {impl:<26} " + _short(out[impl]), file=sys.stderr)
-    return out
-
-
-def _short(r: dict[str, Any]) -> str:
-    if "error" in r:
-        return "ERROR " + r["error"]
-    return f"{r['median_us']:10.2f} us  (n={r['n']})"
-
-
-# -- report ---------------------------------------------------------------------------------------
-
-def _loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = os.cpu_count()
-    info: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "framework": getattr(framework, "__version__", "?"),
-        "framework_inline_size": framework._config.inline_size(),
-        "torch": None,
-        "torch_threads": None,
-        "loadavg_before": _loadavg(),
-    }
-    if torch is not None:
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    return info
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if x < 10 else f"{x:,.0f}" if x >= 1000 else f"{x:.1f}"
-
-
-def markdown_table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| workload | implementation | median µs | min–max µs | IQR µs | × NumPy | × PyTorch |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, by_impl in results.items():
-        base = by_impl.get("NumPy", {}).get("median_us")
-        ref = by_impl.get("PyTorch eager", {}).get("median_us")
-        for impl in IMPLS:
-            r = by_impl.get(impl)
-            if r is None:
-                continue
-            if "error" in r:
-                lines.append(f"| {name} | {impl} | error: {r['error']} | | | | |")
-                continue
-            med = r["median_us"]
-            vs_np = f"{med / base:.2f}" if base else "–"
-            vs_t = f"{med / ref:.2f}" if ref else "–"
-            lines.append(
-                f"| {name} | {impl} | {_fmt(med)} | {_fmt(r['min_us'])}–{_fmt(r['max_us'])} | "
-                f"{_fmt(r['q3_us'] - r['q1_us'])} | {vs_np} | {vs_t} |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if torch is not None and args.torch_threads:
         torch.set_num_threads(args.torch_threads)
 
-    info = machine_info()
+    info = machine_info(torch)
     only = set(args.only) if args.only else None
     results: dict[str, dict[str, Any]] = {
         name: {} for name, *_ in WORKLOADS if not only or name in only}
@@ -331,26 +181,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, shape, kind, ops in WORKLOADS:
             if name in results:
-                results[name] = _run_workload(name, shape, kind, ops, impls, args.repeat,
-                                              args.target_ms / 1e3)
+                results[name] = run_workload(
+                    name, impls, lambda impl, kind=kind, shape=shape: _build(impl, kind, shape),
+                    ops, args.repeat, args.target_ms / 1e3)
     finally:
         framework.engine.set_engine_type(prev_engine)
     elapsed = time.perf_counter() - t0
-    info["loadavg_after"] = _loadavg()
+    info["loadavg_after"] = loadavg()
 
-    print("## Machine\n")
-    for key in ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy", "torch",
-                "torch_threads", "framework", "framework_inline_size", "loadavg_before",
-                "loadavg_after"):
-        print(f"- {key}: {info[key]}")
+    print_machine(info, ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy",
+                         "torch", "torch_threads", "framework", "framework_inline_size",
+                         "loadavg_before", "loadavg_after"))
     print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each; "
           f"µs per iteration; chain5 is 5 ops per iteration)\n")
-    print(markdown_table(results))
+    print(markdown_table(results, IMPLS))
     print(f"\n(total {elapsed:.1f} s)")
-    load = info["loadavg_before"].split()[0]
-    if load != "?" and float(load) > 0.5 * (info["usable_cores"] or 1):
-        print("\nwarning: the machine was busy when the bench started (load average above half "
-              "the cores); expect noisy numbers", file=sys.stderr)
+    busy_warning(info)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "repeat": args.repeat, "target_ms": args.target_ms,

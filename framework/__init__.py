@@ -11,7 +11,21 @@ MXNet code runs after ``import framework as mx``::
 
 from __future__ import annotations
 
-from . import autograd, base, device, dtype, engine, nd, np, npx, random
+from . import (
+    autograd,
+    base,
+    device,
+    dtype,
+    engine,
+    initializer,
+    lr_scheduler,
+    metric,
+    nd,
+    np,
+    npx,
+    optimizer,
+    random,
+)
 from .base import FrameworkError, MXNetError
 from .device import (
     Context,
@@ -26,10 +40,12 @@ from .device import (
 )
 
 context = device
+init = initializer
 __version__ = "0.1.0"
 
 __all__ = [
     "autograd", "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "random",
+    "initializer", "init", "metric", "optimizer", "lr_scheduler",
     "test_utils",
     "FrameworkError", "MXNetError", "Context", "Device", "cpu", "cpu_pinned", "gpu",
     "current_context", "current_device", "gpu_memory_info", "num_gpus", "waitall",

@@ -365,6 +365,24 @@ def test_qr_raw_not_differentiable() -> None:
         h.backward()
 
 
+@pytest.mark.parametrize("a", [TALL, WIDE], ids=["tall", "wide"])
+def test_svd_full_undetermined_part_raises(a: onp.ndarray) -> None:
+    # the columns of U (rows of Vh) past min(m, n) are an arbitrary basis: no gradient through
+    # them (the check needs the data, so it fails at the sync point); s alone is fine
+    x = np.array(a)
+    x.attach_grad()
+    with autograd.record():
+        u, s, vh = np.linalg.svd(x)
+        y = (u * np.array(onp.ones(u.shape))).sum() + (vh * np.array(onp.ones(vh.shape))).sum()
+    y.backward()
+    with pytest.raises(FrameworkError, match="full_matrices=False"):
+        x.grad.asnumpy()
+    with autograd.record():
+        u, s, vh = np.linalg.svd(x)
+    s.backward()
+    onp.testing.assert_allclose(x.grad.asnumpy(), (u[:, :3] @ vh[:3]).asnumpy(), rtol=1e-12)
+
+
 # -- statistics -----------------------------------------------------------------------------------
 
 NANS = onp.where(ZEROS == 0, onp.nan, ZEROS)

@@ -29,7 +29,7 @@ from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
 from ..nd._base import BaseArray
 from ..nd._op import Op
-from ..nd._tape import STATE, Node, requires_grad
+from ..nd._tape import STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 
 def is_recording() -> bool:
     """Whether ops are being recorded on this thread."""
-    return STATE.recording
+    return STATE.grad
 
 
 def is_training() -> bool:
@@ -50,9 +50,7 @@ def is_training() -> bool:
 
 def set_recording(is_recording: bool) -> bool:
     """Turn recording on or off; returns the previous state."""
-    prev = STATE.recording
-    STATE.recording = bool(is_recording)
-    return prev
+    return set_grad(is_recording)
 
 
 def set_training(train_mode: bool) -> bool:
@@ -64,15 +62,16 @@ def set_training(train_mode: bool) -> bool:
 
 @contextlib.contextmanager
 def _scope(recording: bool | None, training: bool | None) -> Iterator[None]:
-    prev_rec, prev_train = STATE.recording, STATE.training
+    prev_rec, prev_train = STATE.grad, STATE.training
     if recording is not None:
-        STATE.recording = recording
+        set_grad(recording)
     if training is not None:
         STATE.training = training
     try:
         yield
     finally:
-        STATE.recording, STATE.training = prev_rec, prev_train
+        set_grad(prev_rec)
+        STATE.training = prev_train
 
 
 def record(train_mode: bool = True) -> contextlib.AbstractContextManager[None]:
@@ -312,18 +311,24 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: Any) -> Any:
-        with _scope(False, None):
-            outputs = self.forward(*inputs)
+        trace = set_trace(None)  # a hybridized graph replays the whole call as one step
+        try:
+            with _scope(False, None):
+                outputs = self.forward(*inputs)
+        finally:
+            set_trace(trace)
         single = not isinstance(outputs, (list, tuple))
         outs = [outputs] if single else list(outputs)
         arrays = [x for x in inputs if isinstance(x, BaseArray)]
-        if STATE.recording and any(requires_grad(x) for x in arrays):
+        if STATE.grad and any(requires_grad(x) for x in arrays):
             if len(arrays) != len(inputs):
                 raise TypeError("Function: every input must be an ndarray")
             # an output that is an input (or shares its node) gets a wrapper of its own
             outs = [o._view(o._alloc_buffer()) if any(o is x for x in inputs) else o
                     for o in outs]
             _record_node(_FunctionOp(self, len(inputs)), tuple(inputs), tuple(outs))
+        if trace is not None:
+            trace.add(None, tuple(inputs), tuple(outs), lambda ins: self(*ins))
         if single:
             return outs[0]
         return type(outputs)(outs) if isinstance(outputs, tuple) else outs

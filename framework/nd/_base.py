@@ -17,10 +17,11 @@ import numpy
 
 from .. import _config
 from .. import engine as _engine_pkg
-from ..base import ShapeError
+from ..base import NotImplementedForSymbol, ShapeError
 from ..device import Device, current_device
 from ..engine import _engine as _eng
 from ..engine._engine import AsyncError, Var, user_location
+from ._tape import STATE
 
 __all__ = ["BaseArray", "execute", "array_class", "set_array_class", "broadcast_shapes"]
 
@@ -126,6 +127,8 @@ class BaseArray:
     # -- synchronisation ------------------------------------------------------------------------
     def wait_to_read(self) -> None:
         """Block until this array is computed; raise the error of a failed op that produced it."""
+        if STATE.trace is not None:
+            _refuse_while_tracing()
         _eng._engine.wait_for(self._var)
 
     def _wait_write(self) -> None:
@@ -133,6 +136,8 @@ class BaseArray:
 
     def _synced(self) -> Any:
         """The buffer, after waiting for it (the device's array type)."""
+        if STATE.trace is not None:
+            _refuse_while_tracing()
         _eng._engine.wait_for(self._var)
         buf = self._buf
         if buf is None:  # the producing task failed and the error already fired
@@ -163,6 +168,16 @@ class BaseArray:
     @property
     def size(self) -> int:
         return math.prod(self._shape)
+
+
+def _refuse_while_tracing() -> None:
+    trace = STATE.trace
+    raise NotImplementedForSymbol(
+        f"{trace.owner if trace else 'a hybridized block'}: the values of an array were read "
+        f"while hybridize() traced the forward, at {user_location(3)}. A hybridized forward "
+        "must not depend on array values (no if/while on them, .item(), float(), asnumpy(), "
+        "print, boolean masks or nonzero). Compute such things outside the block, or call "
+        "hybridize(False).")
 
 
 def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...], op: str = "op") -> tuple[int, ...]:

@@ -14,8 +14,10 @@ import numpy
 from .. import dtype as _dt
 from ..device import Device, resolve
 from ._base import BaseArray, array_class, execute
+from ._op import Op
 from ._shape import astype, broadcast_to, reshape
 from ._shape import copy as _copy_arr
+from ._tape import STATE, record
 
 __all__ = [
     "array", "asarray", "zeros", "ones", "empty", "full", "arange", "linspace", "eye",
@@ -81,7 +83,27 @@ def to_device(x: BaseArray, device: Device) -> BaseArray:
             out._set_result(b.copy())
 
     execute("copyto", run, (x,), (out,))
+    if STATE.recording:
+        record(_ToDevice(device), (x,), (out,))
     return out
+
+
+class _ToDevice(Op):
+    """Records a copy to another device; the gradient goes back to the source device."""
+
+    name = "to_device"
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,) = inputs
+        if x._dtype.kind not in "fc":
+            return [None]
+        return [to_device(out_grads[0], x._device)]
+
+    def replay(self, inputs: Any) -> Any:
+        return to_device(inputs[0], self.device)
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, device: Device | None = None,

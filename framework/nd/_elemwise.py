@@ -422,18 +422,22 @@ def _assign_out(name: str, out: BaseArray, res: BaseArray) -> BaseArray:
         _buf(out)[...] = _buf(res)
 
     execute(f"{name}(out=)", run, (res,), (), mutated=(out,))
-    if STATE.recording and (res._node is not None or res._grad_req != "null"):
-        _record(_ASSIGN, (res,), (out,))
+    if STATE.recording:
+        _record(_ASSIGN, (res, out), (out,))
     return out
 
 
 class _Assign(Op):
-    """Records writing a result into an existing array (``out=``, ``x += y``)."""
+    """Records writing a result into an existing array (``out=``, ``x += y``); inputs are
+    ``(result, target)``."""
 
     name = "assign"
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
-        return [_cast_like(out_grads[0], inputs[0])]
+        return [_cast_like(out_grads[0], inputs[0]), None]
+
+    def replay(self, inputs: Any) -> Any:
+        return _assign_out("out", inputs[1], inputs[0])
 
 
 _ASSIGN = _Assign()

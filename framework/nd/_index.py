@@ -22,7 +22,7 @@ from . import _create, _shape  # module references: both import this module in t
 from ._base import BaseArray, broadcast_shapes, execute
 from ._elemwise import _unbroadcast
 from ._op import Op, apply, register
-from ._tape import STATE, check_write, record, requires_grad
+from ._tape import STATE, check_write, record
 
 __all__ = ["getitem", "setitem"]
 
@@ -182,19 +182,38 @@ class _IndexView(Op):
             return [None]
         return [_scatter_op(x._shape, x._dtype, self.comps, out_grads[0])]
 
+    def replay(self, inputs: Any) -> Any:
+        return getitem(inputs[0], self.comps)
+
 
 @register("setitem")
 class SetItem(Op):
-    """Records ``x[key] = value`` when ``value`` takes part in the graph; ``x`` was not in it
-    (writing into an array that is in the graph raises while recording)."""
+    """Records ``x[key] = value``: inputs are ``(x, value if an array, *index arrays)``.
 
-    def __init__(self, comps: tuple[Any, ...]) -> None:
+    ``x`` itself gets no gradient: while autograd records, writing into an array that is in the
+    graph raises, so ``x``'s old content never needs one.
+    """
+
+    def __init__(self, comps: tuple[Any, ...], has_value: bool, scalar: Any) -> None:
         self.comps = comps
+        self.has_value = has_value
+        self.scalar = scalar
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
-        val, idx = inputs[0], inputs[1:]
+        if not self.has_value:
+            return [None] * len(inputs)
+        val, idx = inputs[1], inputs[2:]
         part = apply(GetItem(self.comps, _shape_of(outputs[0], self.comps)), (out_grads[0], *idx))
-        return [_unbroadcast(part, val)] + [None] * len(idx)
+        return [None, _unbroadcast(part, val)] + [None] * len(idx)
+
+    def replay(self, inputs: Any) -> Any:
+        x = inputs[0]
+        rest = list(inputs[1:])
+        val = rest.pop(0) if self.has_value else self.scalar
+        it = iter(rest)
+        key = tuple(next(it) if isinstance(k, BaseArray) else k for k in self.comps)
+        setitem(x, key, val)
+        return x
 
 
 def getitem(x: BaseArray, key: Any) -> BaseArray:
@@ -262,5 +281,7 @@ def setitem(x: BaseArray, key: Any, value: Any) -> None:
         xb[_run_key(comps)] = v
 
     execute("setitem", run, reads, (), mutated=(x,))
-    if STATE.recording and isinstance(val, BaseArray) and requires_grad(val):
-        record(SetItem(comps), (val, *[a for _, a in dev_idx]), (x,))
+    if STATE.recording:
+        is_arr = isinstance(val, BaseArray)
+        record(SetItem(comps, is_arr, None if is_arr else val),
+               (x, *((val,) if is_arr else ()), *[a for _, a in dev_idx]), (x,))

@@ -398,7 +398,8 @@ class SVD(_Unary):
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         """With ``full_matrices=True`` on a non-square matrix only the first min(m, n) columns
-        of U (rows of Vh) are determined; the gradient ignores the others (as PyTorch does)."""
+        of U (rows of Vh) are determined: the others must receive no gradient (a loss that uses
+        them fails at the next sync point, see :class:`_SvdFullGuard`)."""
         (a,) = inputs
         if not _gu.wants(a):
             return [None]
@@ -409,10 +410,41 @@ class SVD(_Unary):
             u, s, vh = apply(SVD(False, True), (a,))
             return [_finish(_mm(_gu.mul(u, _row(gs)), vh), a)]
         (u, s, vh), (gu, gs, gvh) = outputs, out_grads
-        if self.full and m != n:
-            u, gu = (_columns(u, 0, k), _columns(gu, 0, k)) if m > k else (u, gu)
-            vh, gvh = (_rows(vh, 0, k), _rows(gvh, 0, k)) if n > k else (vh, gvh)
-        return [_finish(_svd_grad(u, s, vh, gu, gs, gvh, m, n), a)]
+        rest = []  # the gradients of the undetermined columns of U / rows of Vh
+        if self.full and m > k:
+            rest.append(_columns(gu, k, m))
+            u, gu = _columns(u, 0, k), _columns(gu, 0, k)
+        if self.full and n > k:
+            rest.append(_rows(gvh, k, n))
+            vh, gvh = _rows(vh, 0, k), _rows(gvh, 0, k)
+        ga = _finish(_svd_grad(u, s, vh, gu, gs, gvh, m, n), a)
+        return [apply(_SvdFullGuard(), (ga, *rest)) if rest else ga]
+
+
+@register("_svd_full_guard")
+class _SvdFullGuard(Op):
+    """Passes the gradient ``g`` of ``svd(full_matrices=True)`` of a non-square matrix through,
+    after checking that the columns of U (rows of Vh) past min(m, n), given as ``rest``,
+    received no gradient: they are some orthonormal basis of the complement, not a function of
+    the input, so no gradient through them is defined. The check needs the data: it fails at
+    the next sync point (a loss that uses only ``s``, ``u[..., :k]``, ``vh[..., :k, :]``
+    passes)."""
+
+    def infer(self, g: BaseArray, *rest: BaseArray) -> Specs:
+        return [(g._shape, g._dtype)]
+
+    def forward(self, xp: Any, g: Any, *rest: Any) -> Any:
+        for r in rest:
+            if r.size and bool(xp.any(r != 0)):
+                raise FrameworkError(
+                    "svd: with full_matrices=True on a non-square matrix, the columns of U "
+                    "(rows of Vh) past k = min(m, n) are not unique (any orthonormal basis of "
+                    "the complement), so no gradient flows through them; use "
+                    "full_matrices=False, or only u[..., :, :k] and vh[..., :k, :]")
+        return g.copy()
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return [out_grads[0]] + [None] * (len(inputs) - 1)
 
 
 def svd(a: BaseArray, full_matrices: bool = True, compute_uv: bool = True,

@@ -303,6 +303,10 @@ def update_running_stats(rmean: BaseArray, rvar: BaseArray, mean: BaseArray, var
             buf[...] = new
 
     execute("batch_norm(running stats)", run, (mean, var), (), mutated=(rmean, rvar))
+    trace = STATE.trace
+    if trace is not None:  # a hybridized graph repeats the update on every call
+        trace.add(None, (rmean, rvar, mean, var), (),
+                  lambda ins: update_running_stats(*ins, momentum))
 
 
 # -- front ends ---------------------------------------------------------------------------------

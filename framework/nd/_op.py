@@ -48,6 +48,10 @@ class Op:
                  out_grads: Sequence[BaseArray]) -> Sequence[BaseArray | None]:
         raise FrameworkError(f"operator '{self.name}' is not differentiable")
 
+    def replay(self, inputs: Sequence[BaseArray]) -> Any:
+        """Apply this op again to new inputs (replaying a hybridized graph)."""
+        return apply(self, inputs)
+
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
@@ -118,5 +122,9 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
 
     execute(op.name, fn, inputs, outs, mutated)
     if STATE.recording:
-        record(op, inputs, outs)
+        replay = None
+        if STATE.trace is not None:
+            def replay(ins: Sequence[BaseArray]) -> Any:
+                return apply(op, ins, device, cls, mutated)
+        record(op, inputs, outs, replay)
     return outs[0] if op.nout == 1 and len(outs) == 1 else tuple(outs)

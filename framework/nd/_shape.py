@@ -91,9 +91,13 @@ class _ViewOp(Op):
     """Stands for a view (reshape, transpose...) in the autograd graph; the view itself was
     made without running anything."""
 
-    def __init__(self, name: str, grad: Any) -> None:
+    def __init__(self, name: str, grad: Any, again: Any) -> None:
         self.name = name  # type: ignore[misc]
         self.grad = grad
+        self.again = again
+
+    def replay(self, inputs: Any) -> Any:
+        return self.again(inputs[0])
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (g,) = inputs, out_grads
@@ -105,11 +109,12 @@ class _ViewOp(Op):
 register("_view")(_ViewOp)
 
 
-def view_of(x: BaseArray, buf: Any, name: str, grad: Any) -> BaseArray:
-    """A view of ``x`` over ``buf`` (a view of x's buffer), recorded for autograd."""
+def view_of(x: BaseArray, buf: Any, name: str, grad: Any, again: Any) -> BaseArray:
+    """A view of ``x`` over ``buf`` (a view of x's buffer), recorded for autograd;
+    ``again(y)`` makes the same view of another array (replaying a hybridized graph)."""
     out = x._view(buf)
     if STATE.recording:
-        record(_ViewOp(name, grad), (x,), (out,))
+        record(_ViewOp(name, grad, again), (x,), (out,))
     return out
 
 
@@ -126,7 +131,7 @@ def _view_or_copy(x: BaseArray, name: str, shape: Shape, make: Any) -> BaseArray
     except ValueError:
         v = None
     if v is not None:
-        return view_of(x, v, name, _reshape_back)
+        return view_of(x, v, name, _reshape_back, lambda y: reshape(y, shape))
     return apply(_Copy(name, shape, lambda xp_, b: make(xp_, b, False), _reshape_back), (x,))
 
 
@@ -136,7 +141,8 @@ def reshape(x: BaseArray, shape: Any, order: str = "C") -> BaseArray:
         raise NotImplementedError(f"reshape: order={order!r} is not supported (only 'C')")
     new = infer_reshape(x.size, x._shape, _norm_shape(shape, "reshape"))
     if new == x._shape:
-        return view_of(x, x._alloc_buffer(), "reshape", lambda g, _x: g)
+        return view_of(x, x._alloc_buffer(), "reshape", lambda g, _x: g,
+                       lambda y: reshape(y, new))
 
     def make(xp: Any, b: Any, view: bool) -> Any:
         if view:
@@ -161,14 +167,14 @@ def transpose(x: BaseArray, axes: Any = None) -> BaseArray:
         perm = tuple(a % x.ndim for a in perm)
     inverse = tuple(int(i) for i in numpy.argsort(perm))
     return view_of(x, x._alloc_buffer().transpose(perm), "transpose",
-                   lambda g, _x: transpose(g, inverse))
+                   lambda g, _x: transpose(g, inverse), lambda y: transpose(y, perm))
 
 
 def swapaxes(x: BaseArray, axis1: int, axis2: int) -> BaseArray:
     (a,) = normalize_axis(axis1, x.ndim, "swapaxes", False)
     (b,) = normalize_axis(axis2, x.ndim, "swapaxes", False)
     return view_of(x, x._alloc_buffer().swapaxes(a, b), "swapaxes",
-                   lambda g, _x: swapaxes(g, a, b))
+                   lambda g, _x: swapaxes(g, a, b), lambda y: swapaxes(y, a, b))
 
 
 def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
@@ -177,7 +183,8 @@ def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
     norm = normalize_axis(tuple(axes), nd, "expand_dims")
     it = iter(x._shape)
     shape = tuple(1 if i in norm else next(it) for i in range(nd))
-    return view_of(x, x._alloc_buffer().reshape(shape), "expand_dims", _reshape_back)
+    return view_of(x, x._alloc_buffer().reshape(shape), "expand_dims", _reshape_back,
+                   lambda y: reshape(y, shape))
 
 
 def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
@@ -190,7 +197,8 @@ def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
                 raise ShapeError(f"squeeze: cannot select an axis to squeeze out which has "
                                  f"size not equal to one (axis {a} of shape {x._shape})")
         shape = tuple(d for i, d in enumerate(x._shape) if i not in axes)
-    return view_of(x, x._alloc_buffer().reshape(shape), "squeeze", _reshape_back)
+    return view_of(x, x._alloc_buffer().reshape(shape), "squeeze", _reshape_back,
+                   lambda y: reshape(y, shape))
 
 
 def ravel(x: BaseArray) -> BaseArray:

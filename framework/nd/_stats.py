@@ -34,6 +34,7 @@ __all__ = [
     "nan_argreduce", "nan_cumulative", "ptp", "cov", "isclose", "all_equal", "nan_to_num",
     "searchsorted", "diff", "ediff1d", "interp", "take_along_axis", "digitize", "choose",
     "select", "lexsort", "partition", "isin", "wrap_host", "host_call", "hist_dtype", "promote_all",
+    "bincount_weights",
 ]
 
 Shape = tuple[int, ...]
@@ -98,6 +99,40 @@ def host_call(op: str, arrays: Sequence[BaseArray], fn: Any) -> Any:
     if len(arrays) > 1:
         common_device(arrays, op)
     return fn(*[a._host() for a in arrays])
+
+
+@register("_bincount_weights")
+class BincountWeights(Op):
+    """``bincount(x, weights)`` with the length ``n`` already read from ``x`` by the caller
+    (values checked non-negative): linear in the weights, whose gradient is the output
+    gradient gathered at ``x`` (a gather whose own gradient is a scatter); none to ``x``."""
+
+    def __init__(self, n: int, dtype: numpy.dtype) -> None:
+        self.n = int(n)
+        self.dtype = numpy.dtype(dtype)
+
+    def infer(self, x: BaseArray, w: BaseArray) -> Specs:
+        if w._dtype.kind == "c":
+            raise TypeError(f"bincount: cannot cast the weights from {w._dtype} to float64 "
+                            "(complex weights are not supported)")
+        return [((self.n,), self.dtype)]
+
+    def forward(self, xp: Any, x: Any, w: Any) -> Any:
+        # sums in float64 (as NumPy's bincount), then the result dtype
+        r = xp.bincount(x.astype(I64), weights=w.astype(F64), minlength=self.n)
+        return r.astype(self.dtype, copy=False)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x, w), (g,) = inputs, out_grads
+        if not _gu.wants(w, inputs):
+            return [None, None]
+        idx = x if x._dtype.kind in "iu" else _shape.astype(x, I64)
+        return [None, _gu.cast_like(_gu.gather_along(g, idx, 0), w)]
+
+
+def bincount_weights(x: BaseArray, w: BaseArray, n: int, dtype: Any) -> BaseArray:
+    """Weighted counts of the non-negative integers ``x`` (1-D, length ``n`` >= max(x) + 1)."""
+    return apply(BincountWeights(n, dtype), (x, w))  # type: ignore[no-any-return]
 
 
 # -- average --------------------------------------------------------------------------------------
@@ -1267,13 +1302,19 @@ class Interp(Op):
         want_x, want_fp = _gu.wants(x, inputs), _gu.wants(fp, inputs)
         if not (want_x or want_fp):
             return [None, None, None]
-        lo, hi, w_lo, w_hi, slope = apply(_InterpWeights(self), (x, xs))
+        lo, hi, c_lo, c_hi, slope, base, lin = apply(_InterpWeights(self), (x, xs))
         gf = _shape.reshape(_gu.cast_like(g, fp) if want_fp else g, (x.size,))
         k = fp.size
         gx = gfp = None
         if want_fp:
-            wl = _shape.astype(w_lo, fp._dtype)
-            wh = _shape.astype(w_hi, fp._dtype)
+            # the weights move with x inside a segment: t = (x - xp[j]) / (xp[j+1] - xp[j]),
+            # written in ops of x so that the gradient of this gradient reaches x
+            xv = _shape.astype(_shape.reshape(x, (x.size,)), F64)
+            if self.period is not None:
+                xv = _elemwise.binary("remainder", xv, abs(float(self.period)))
+            t = _gu.mul(_shape.where(lin, _gu.sub(xv, base), _create.zeros_like(slope)), slope)
+            wl = _shape.astype(_gu.sub(c_lo, t), fp._dtype)
+            wh = _shape.astype(_gu.add(c_hi, t), fp._dtype)
             gfp = _gu.add(_gu.scatter_along(_gu.mul(gf, wl), lo, 0, k),
                           _gu.scatter_along(_gu.mul(gf, wh), hi, 0, k))
         if want_x:
@@ -1287,16 +1328,19 @@ class Interp(Op):
 @register("_interp_weights")
 class _InterpWeights(Op):
     """For each (flattened) x of ``interp``: the indices into fp of the two samples it mixes,
-    their weights, and d(upper weight)/dx. Piecewise constant: used by Interp's gradient."""
+    the parts of their weights that do not move with x, d(upper weight)/dx, the lower sample
+    point of the segment, and where the weights move with x (there the upper weight is
+    ``(x - base) * slope``, added to the constant parts). Piecewise constant in x: used by
+    Interp's gradient, which writes the moving part with ops of x."""
 
-    nout = 5
+    nout = 7
 
     def __init__(self, op: Interp) -> None:
         self.op = op
 
     def infer(self, x: BaseArray, xs: BaseArray) -> Specs:
         n = (x.size,)
-        return [(n, I64), (n, I64), (n, F64), (n, F64), (n, F64)]
+        return [(n, I64), (n, I64), (n, F64), (n, F64), (n, F64), (n, F64), (n, BOOL)]
 
     def forward(self, xp: Any, x: Any, xs: Any) -> Any:
         op = self.op
@@ -1329,7 +1373,8 @@ class _InterpWeights(Op):
         inside = (xv >= pts[0]) & (xv <= pts[-1])
         w_hi = xp.where(inside, t, 0.0)
         w_lo = xp.where(inside, 1.0 - t, 0.0)
-        slope = xp.where(inside & (xv < pts[-1]), slope, 0.0)
+        lin = inside & (xv < pts[-1])
+        slope = xp.where(lin, slope, 0.0)
         if left is None:
             w_lo = xp.where(xv < pts[0], 1.0, w_lo)
         if right is None:
@@ -1337,7 +1382,10 @@ class _InterpWeights(Op):
             if k == 1:
                 w_lo = xp.where(xv > pts[-1], 1.0, w_lo)
                 w_hi = xp.zeros_like(w_hi)
-        return idx[j], idx[j1], w_lo, w_hi, slope
+        base = xp.where(lin, pts[j], 0.0)
+        w_lo = xp.where(lin, 1.0, w_lo)
+        w_hi = xp.where(lin, 0.0, w_hi)
+        return idx[j], idx[j1], w_lo, w_hi, slope, base, lin
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         return [None] * len(inputs)

@@ -17,15 +17,51 @@ from typing import Any
 
 from ..base import FrameworkError
 
-__all__ = ["STATE", "Node", "requires_grad", "record", "check_write", "is_recording",
-           "is_training"]
+__all__ = ["STATE", "Node", "Trace", "requires_grad", "record", "check_write", "is_recording",
+           "is_training", "set_trace", "set_grad"]
 
 
 class _State(threading.local):
-    """Recording and training flags of the current thread (MXNet keeps them per thread)."""
+    """Recording and training flags of the current thread (MXNet keeps them per thread).
+
+    ``recording`` is the flag op entry points test: true while autograd records (``grad``) or
+    while a hybridized block is being traced (``trace``).
+    """
 
     recording = False
+    grad = False
     training = False
+    trace: Trace | None = None
+
+
+class Trace:
+    """The ops applied while a hybridized block runs its forward for the first time.
+
+    Each entry is ``(op, inputs, outputs, replay)``; ``replay(inputs)`` re-applies the op to new
+    inputs (default: ``op.replay``). Entries keep their arrays alive, so ``id()`` stays unique.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.entries: list[tuple[Any, tuple[Any, ...], tuple[Any, ...], Any]] = []
+
+    def add(self, op: Any, inputs: Sequence[Any], outputs: Sequence[Any], replay: Any) -> None:
+        self.entries.append((op, tuple(inputs), tuple(outputs), replay))
+
+
+def set_trace(trace: Trace | None) -> Trace | None:
+    """Start (or stop, with None) tracing on this thread; returns the previous trace."""
+    prev = STATE.trace
+    STATE.trace = trace
+    STATE.recording = STATE.grad or trace is not None
+    return prev
+
+
+def set_grad(on: bool) -> bool:
+    prev = STATE.grad
+    STATE.grad = bool(on)
+    STATE.recording = STATE.grad or STATE.trace is not None
+    return prev
 
 
 STATE = _State()
@@ -55,8 +91,14 @@ def requires_grad(x: Any) -> bool:
     return x._node is not None or x._grad_req != "null"
 
 
-def record(op: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
-    """Record ``op`` if any input takes part in the graph (call only while recording)."""
+def record(op: Any, inputs: Sequence[Any], outputs: Sequence[Any], replay: Any = None) -> None:
+    """Add ``op`` to the trace being built, if any, and to the autograd graph if autograd is
+    recording and an input takes part in it (call only while ``STATE.recording``)."""
+    trace = STATE.trace
+    if trace is not None:
+        trace.add(op, inputs, outputs, replay)
+    if not STATE.grad:
+        return
     for x in inputs:
         if x._node is not None or x._grad_req != "null":
             break
@@ -69,7 +111,7 @@ def record(op: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
 
 def check_write(x: Any) -> None:
     """Refuse an in-place write into an array that is in the graph while recording."""
-    if STATE.recording and (x._node is not None or x._grad_req != "null"):
+    if STATE.grad and (x._node is not None or x._grad_req != "null"):
         raise FrameworkError(
             "Assigning to NDArrays that are already in a computational graph will cause "
             "undefined behavior when evaluating gradients. Please call backward first to "
@@ -78,7 +120,7 @@ def check_write(x: Any) -> None:
 
 
 def is_recording() -> bool:
-    return STATE.recording
+    return STATE.grad
 
 
 def is_training() -> bool:

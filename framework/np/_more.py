@@ -581,8 +581,20 @@ def set_printoptions(**kwargs: Any) -> None:
 
 
 def trim_zeros(filt: Any, trim: str = "fb") -> BaseArray:
+    """Waits for ``filt`` to find the bounds (the length depends on the data); the result is a
+    slice of ``filt`` (a view where contiguous, as NumPy's), so gradients flow back to it."""
     x = _arr(filt, "trim_zeros")
-    return _host_place(numpy.trim_zeros(x._host().copy(), trim), x._device)
+    mode = trim.lower()
+    if mode not in ("fb", "bf", "f", "b"):
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    nz = numpy.argwhere(x._host())
+    if nz.size == 0:  # all zeros: empty along every axis (NumPy's smallest bounding box)
+        start: list[Any] = [0] * x.ndim
+        stop: list[Any] = [0] * x.ndim
+    else:
+        start = [int(i) for i in nz.min(axis=0)] if "f" in mode else [None] * x.ndim
+        stop = [int(i) + 1 for i in nz.max(axis=0)] if "b" in mode else [None] * x.ndim
+    return _index.getitem(x, tuple(slice(a, b) for a, b in zip(start, stop)))
 
 
 # Array-API spellings (MXNet 2.0)

@@ -28,10 +28,11 @@ import numpy
 
 from .. import dtype as _dt
 from ..base import DTypeError, ShapeError
-from ..nd import _create, _reduce, _shape
+from ..nd import _create, _index, _reduce, _shape
 from ..nd import _stats as _st
 from ..nd._base import BaseArray, broadcast_shapes
 from ..nd._elemwise import is_scalar
+from ..nd._op import common_device
 from ._funcs import _out
 
 __all__ = [
@@ -252,15 +253,20 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
                              f"({w._shape} and {xs._shape})")
         arrays.append(w)
 
-    def run(xh: numpy.ndarray, *wh: numpy.ndarray) -> numpy.ndarray:
+    def length(xh: numpy.ndarray) -> int:
         if xh.size and xh.min() < 0:
             raise ValueError("bincount: 'list' argument must have no negative elements")
-        return numpy.bincount(xh.astype(numpy.int64), weights=wh[0] if wh else None,
-                              minlength=int(minlength))
+        return max(int(xh.max()) + 1 if xh.size else 0, int(minlength))
 
-    res = _st.host_call("bincount", arrays, run)
-    dt = I64 if weights is None else _dt.float_result(arrays[1]._dtype)
-    return _st.wrap_host(xs, res, dt)
+    if len(arrays) > 1:  # weighted: only the length is read on the host; a recorded op sums
+        common_device(arrays, "bincount")
+        n = length(xs._host())
+        return _st.bincount_weights(xs, arrays[1], n, _dt.float_result(arrays[1]._dtype))
+
+    def run(xh: numpy.ndarray) -> numpy.ndarray:
+        return numpy.bincount(xh.astype(numpy.int64), minlength=length(xh))
+
+    return _st.wrap_host(xs, _st.host_call("bincount", arrays, run), I64)
 
 
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -545,23 +551,31 @@ def digitize(x: Any, bins: Any, right: bool = False) -> Any:
 
 
 def extract(condition: Any, arr: Any) -> Any:
-    """Waits for the inputs (the length depends on the data)."""
+    """Waits for ``condition`` (the length depends on it); the values are gathered from
+    ``arr`` by a recorded op, so gradients flow back to it."""
     a = _data(arr, "extract")
     c = _natural(condition, "extract", a._device)
-    res = _st.host_call("extract", [c, a], lambda ch, ah: numpy.extract(ch, ah))
-    return _st.wrap_host(a, res, a._dtype)
+    common_device([c, a], "extract")
+    # only the positions are read on the host: the values are gathered by a recorded op
+    pos = numpy.flatnonzero(c._host())
+    return _index.getitem(_shape.ravel(a), (pos,))
 
 
 def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
-    """Waits for the inputs (the length depends on the data)."""
+    """Waits for ``condition`` (the length depends on it); the values are gathered from ``a``
+    by a recorded op, so gradients flow back to it."""
     x = _data(a, "compress")
     c = _natural(condition, "compress", x._device, empty=numpy.bool_)
     if c.ndim != 1:
         raise ShapeError(f"compress: condition must be a 1-d array, got shape {c._shape}")
-    if axis is not None:
-        _reduce.normalize_axis(axis, x.ndim, "compress", allow_tuple=False)
-    res = _st.host_call("compress", [c, x], lambda ch, xh: numpy.compress(ch, xh, axis=axis))
-    return _out(_st.wrap_host(x, res, x._dtype), out)
+    common_device([c, x], "compress")
+    if axis is None:
+        x, ax = _shape.ravel(x), 0
+    else:
+        (ax,) = _reduce.normalize_axis(axis, x.ndim, "compress", allow_tuple=False)
+    # only the kept indices are read on the host: the values are gathered by a recorded op
+    idx = numpy.flatnonzero(c._host())
+    return _out(_index.getitem(x, (slice(None),) * ax + (idx,)), out)
 
 
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:

@@ -1,0 +1,252 @@
+"""Timing and reporting helpers shared by the benches (``bench/ops.py``, ``bench/autograd.py``).
+
+A *loop* is a callable ``loop(n)`` that runs ``n`` iterations of one workload with one
+implementation (framework loops end with ``npx.waitall()`` so asynchronous work is counted).
+:func:`run_workload` calibrates each loop, then times the repeats interleaved across the
+implementations and summarises them; :func:`markdown_table` prints medians, min-max, IQR and the
+ratios of the medians to a baseline and to a reference implementation.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy
+
+try:
+    import framework
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import framework
+
+__all__ = [
+    "Loop", "time_loop", "calibrate", "summary", "use_engine", "run_workload", "short",
+    "loadavg", "machine_info", "blas_threads", "set_blas_threads", "fmt", "markdown_table",
+    "print_machine", "busy_warning",
+]
+
+Loop = Callable[[int], Any]
+
+
+# -- timing ---------------------------------------------------------------------------------------
+
+def time_loop(loop: Loop, n: int) -> float:
+    t0 = time.perf_counter()
+    loop(n)
+    return time.perf_counter() - t0
+
+
+def calibrate(loop: Loop, target_s: float) -> int:
+    """Iterations for one repeat to take about ``target_s`` (also warms the loop up)."""
+    loop(1)  # first calls can be slow (lazy initialisation), do not calibrate on them
+    n = 1
+    while True:
+        t = time_loop(loop, n)
+        if t >= target_s / 8 or n >= 1 << 22:
+            break
+        n *= 8 if t < target_s / 80 else 2
+    return max(1, min(1 << 22, round(n * target_s / max(t, 1e-9))))
+
+
+def summary(samples: list[float], n: int, ops: int) -> dict[str, Any]:
+    q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [samples[0]] * 3
+    return {
+        "n": n, "ops_per_iter": ops, "median_us": statistics.median(samples),
+        "min_us": min(samples), "max_us": max(samples), "q1_us": q[0], "q3_us": q[2],
+        "samples_us": samples,
+    }
+
+
+def use_engine(impl: str) -> None:
+    """Select the engine an implementation names (``framework ... NaiveEngine``); a no-op for
+    implementations that are not framework's."""
+    if impl.startswith("framework"):
+        want = next(w for w in impl.replace(",", " ").split() if w.endswith("Engine"))
+        if framework.engine.engine_type() != want:
+            framework.engine.set_engine_type(want)
+
+
+def short(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return "ERROR " + r["error"]
+    return f"{r['median_us']:10.2f} us  (n={r['n']})"
+
+
+def run_workload(name: str, impls: Sequence[str], build: Callable[[str], Loop], ops: int,
+                 repeat: int, target_s: float, width: int = 26) -> dict[str, dict[str, Any]]:
+    """Measure one workload for every implementation; ``build(impl)`` returns its loop (called
+    after the implementation's engine is selected).
+
+    Repeats are interleaved (repeat 1 of every implementation, then repeat 2...), so a change in
+    machine load while the bench runs shifts all implementations alike and spares the ratios.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    loops: dict[str, Loop] = {}
+    counts: dict[str, int] = {}
+    samples: dict[str, list[float]] = {}
+    for impl in impls:
+        try:
+            use_engine(impl)
+            loops[impl] = build(impl)
+            counts[impl] = calibrate(loops[impl], target_s)
+            samples[impl] = []
+        except Exception as exc:  # keep going: one broken case must not sink the table
+            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+    for _ in range(repeat):
+        for impl in list(samples):
+            try:
+                use_engine(impl)
+                loops[impl](1)  # warm up after an engine switch (worker start, caches)
+                gc.collect()
+                samples[impl].append(time_loop(loops[impl], counts[impl]) / counts[impl] * 1e6)
+            except Exception as exc:
+                out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+                del samples[impl]
+    for impl in impls:
+        if impl in samples:
+            out[impl] = summary(samples[impl], counts[impl], ops)
+        print(f"  {name:<24} {impl:<{width}} " + short(out[impl]), file=sys.stderr)
+    return out
+
+
+# -- machine --------------------------------------------------------------------------------------
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _openblas() -> tuple[Any, str] | None:
+    """NumPy's OpenBLAS library and its symbol prefix/suffix, found among the loaded libraries
+    (what ``threadpoolctl`` does, for the one BLAS NumPy's wheels ship)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
+                               ("openblas_", "64_"), ("openblas_", "")):
+            if hasattr(lib, f"{prefix}get_num_threads{suffix}"):
+                return lib, f"{prefix}%s{suffix}"
+    return None
+
+
+def blas_threads() -> int | None:
+    """Threads NumPy's OpenBLAS uses (None when it cannot be found)."""
+    found = _openblas()
+    if found is None:
+        return None
+    lib, pattern = found
+    return int(getattr(lib, pattern % "get_num_threads")())
+
+
+def set_blas_threads(n: int) -> bool:
+    """Set NumPy's OpenBLAS thread count; False when the library cannot be found."""
+    found = _openblas()
+    if found is None:
+        return False
+    lib, pattern = found
+    getattr(lib, pattern % "set_num_threads")(int(n))
+    return True
+
+
+def machine_info(torch: Any = None) -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count()
+    info: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "blas_threads": blas_threads(),
+        "framework": getattr(framework, "__version__", "?"),
+        "framework_inline_size": framework._config.inline_size(),
+        "torch": None,
+        "torch_threads": None,
+        "loadavg_before": loadavg(),
+    }
+    if torch is not None:
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def print_machine(info: dict[str, Any], keys: Sequence[str]) -> None:
+    print("## Machine\n")
+    for key in keys:
+        print(f"- {key}: {info[key]}")
+
+
+def busy_warning(info: dict[str, Any]) -> None:
+    load = info["loadavg_before"].split()[0]
+    if load != "?" and float(load) > 0.5 * (info["usable_cores"] or 1):
+        print("\nwarning: the machine was busy when the bench started (load average above half "
+              "the cores); expect noisy numbers", file=sys.stderr)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def fmt(x: float) -> str:
+    return f"{x:.3g}" if x < 10 else f"{x:,.0f}" if x >= 1000 else f"{x:.1f}"
+
+
+def markdown_table(results: dict[str, dict[str, Any]], impls: Sequence[str],
+                   base: str = "NumPy", ref: str = "PyTorch eager",
+                   base_label: str = "NumPy", ref_label: str = "PyTorch",
+                   refs: dict[str, str] | None = None) -> str:
+    """One row per (workload, implementation): median, min-max, IQR, and the ratios of the
+    medians to ``base`` and ``ref`` (``refs`` may name another reference per workload)."""
+    lines = [
+        f"| workload | implementation | median µs | min–max µs | IQR µs | × {base_label} | "
+        f"× {ref_label} |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, by_impl in results.items():
+        b = by_impl.get(base, {}).get("median_us")
+        r_name = (refs or {}).get(name, ref)
+        rf = by_impl.get(r_name, {}).get("median_us")
+        for impl in impls:
+            r = by_impl.get(impl)
+            if r is None:
+                continue
+            if "error" in r:
+                lines.append(f"| {name} | {impl} | error: {r['error']} | | | | |")
+                continue
+            med = r["median_us"]
+            vs_b = f"{med / b:.2f}" if b else "–"
+            vs_r = f"{med / rf:.2f}" if rf else "–"
+            lines.append(
+                f"| {name} | {impl} | {fmt(med)} | {fmt(r['min_us'])}–{fmt(r['max_us'])} | "
+                f"{fmt(r['q3_us'] - r['q1_us'])} | {vs_b} | {vs_r} |")
+    return "\n".join(lines)

@@ -1,0 +1,592 @@
+"""Cost of autograd in ``framework`` against hand-written NumPy and PyTorch (CPU), in one run.
+
+Run from the repository root::
+
+    python bench/autograd.py [--repeat 7] [--target-ms 100] [--json out.json]
+                             [--torch-threads N] [--blas-threads N] [--no-torch] [--only W]
+    python bench/autograd.py --profile [--steps 200]    # where the framework's MLP step goes
+
+Workloads, float32:
+
+- ``add (10,)``, the cost of recording: ``c = a + b`` where ``a`` and ``b`` are variables
+  (``attach_grad()``), outside ``autograd.record()`` and inside it (the ``with`` block around the
+  whole loop, so each iteration records one op); NumPy's ``numpy.add`` and PyTorch's ``a + b``
+  with ``requires_grad`` off and on, for scale.
+- ``MLP step``: one training step of a 784-256-128-10 perceptron (ReLU, softmax cross-entropy
+  averaged over the batch), batch 128: forward, backward, and the SGD update ``w -= lr * grad``
+  of the six parameters. Framework, twice: ``np.dot`` + bias + ``npx.relu`` (weights
+  ``(in, out)``), and ``npx.fully_connected`` + ``npx.activation`` (weights ``(out, in)``,
+  Gluon's layout); the loss is ``-npx.pick(npx.log_softmax(z), y).mean()``. NumPy: the same
+  math written by hand, forward and explicit gradient formulas (the floor: no graph, no
+  dispatch). PyTorch: ``F.linear``, ``torch.relu``, ``F.cross_entropy``, ``loss.backward()``,
+  and the update under ``no_grad`` (``p.grad = None`` after it, as ``zero_grad()`` does).
+
+Framework runs with the ``ThreadedEngine`` and the ``NaiveEngine``; framework loops end with
+``npx.waitall()``, so asynchronous work is counted in full. Every implementation starts the MLP
+from the same weights; before timing, one step of each is checked against NumPy's (loss and
+updated weights). Timing as in ``bench/ops.py``: N calibrated so one repeat takes about
+``--target-ms``, ``--repeat`` repeats interleaved across implementations, median, min-max, IQR
+and ratios of medians. NumPy's BLAS threads (``--blas-threads``, default: OpenBLAS's own choice)
+and PyTorch's intra-op threads (``--torch-threads``, default: the number of usable cores) are
+reported with the machine. The whole run takes well under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import math
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+from _common import (
+    Loop,
+    busy_warning,
+    loadavg,
+    machine_info,
+    markdown_table,
+    print_machine,
+    run_workload,
+    set_blas_threads,
+    use_engine,
+)
+
+import framework
+from framework import autograd, npx
+from framework import np as fnp
+
+try:
+    import torch
+except Exception:  # optional comparison
+    torch = None
+
+ADD_IMPLS = [
+    "NumPy",
+    "framework ThreadedEngine, outside record",
+    "framework ThreadedEngine, in record",
+    "framework NaiveEngine, outside record",
+    "framework NaiveEngine, in record",
+    "PyTorch, requires_grad off",
+    "PyTorch, requires_grad on",
+]
+MLP_IMPLS = [
+    "NumPy",
+    "framework np.dot ThreadedEngine",
+    "framework np.dot NaiveEngine",
+    "framework fully_connected ThreadedEngine",
+    "framework fully_connected NaiveEngine",
+    "PyTorch",
+]
+WORKLOADS = {"add (10,)": ADD_IMPLS, "MLP step": MLP_IMPLS}
+REFS = {"add (10,)": "PyTorch, requires_grad on", "MLP step": "PyTorch"}
+
+SIZES = (784, 256, 128, 10)
+BATCH = 128
+LR = 0.01
+
+
+# -- add (10,): the cost of recording --------------------------------------------------------------
+
+def _add_loop(impl: str) -> Loop:
+    rng = numpy.random.default_rng(0)
+    a_np = rng.standard_normal(10, dtype=numpy.float32)
+    b_np = rng.standard_normal(10, dtype=numpy.float32)
+    if impl == "NumPy":
+        add = numpy.add
+
+        def np_loop(n: int) -> Any:
+            c = None
+            for _ in range(n):
+                c = add(a_np, b_np)
+            return c
+
+        return np_loop
+    if impl.startswith("PyTorch"):
+        grad = impl.endswith("on")
+        a = torch.from_numpy(a_np).requires_grad_(grad)
+        b = torch.from_numpy(b_np).requires_grad_(grad)
+
+        def torch_loop(n: int) -> Any:
+            c = None
+            for _ in range(n):
+                c = a + b
+            return c
+
+        return torch_loop
+    a, b = fnp.array(a_np), fnp.array(b_np)
+    a.attach_grad()
+    b.attach_grad()
+    npx.waitall()
+    waitall = npx.waitall
+    record = autograd.record
+
+    def outside_loop(n: int) -> Any:
+        c = None
+        for _ in range(n):
+            c = a + b
+        waitall()
+        return c
+
+    def record_loop(n: int) -> Any:
+        c = None
+        with record():
+            for _ in range(n):
+                c = a + b
+        waitall()
+        return c
+
+    return record_loop if impl.endswith("in record") else outside_loop
+
+
+# -- MLP step -------------------------------------------------------------------------------------
+
+def mlp_data() -> tuple[numpy.ndarray, numpy.ndarray, list[numpy.ndarray]]:
+    """Input batch, labels and [W1, b1, W2, b2, W3, b3] with W of shape (in, out) (He init)."""
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SIZES[0]), dtype=numpy.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    params = []
+    for k, m in zip(SIZES[:-1], SIZES[1:]):
+        w = rng.standard_normal((k, m), dtype=numpy.float32) * numpy.float32(math.sqrt(2 / k))
+        params += [w, numpy.zeros(m, dtype=numpy.float32)]
+    return x, y, params
+
+
+Step = Callable[[], Any]
+#: (step, read-back): read-back gives the last loss and the weights, as NumPy, in (in, out) layout
+Model = tuple[Step, Callable[[], tuple[float, list[numpy.ndarray]]]]
+
+
+def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: list[numpy.ndarray]) -> Model:
+    """Hand-written forward and backward: the floor for the same math."""
+    w1, b1, w2, b2, w3, b3 = params
+    rows = numpy.arange(len(y))
+    lr = numpy.float32(LR)
+    inv_n = numpy.float32(1 / len(y))
+    last: list[Any] = [None]
+
+    def step() -> Any:
+        a1 = x @ w1
+        a1 += b1
+        h1 = numpy.maximum(a1, 0)
+        a2 = h1 @ w2
+        a2 += b2
+        h2 = numpy.maximum(a2, 0)
+        z = h2 @ w3
+        z += b3
+        s = z - z.max(axis=1, keepdims=True)
+        e = numpy.exp(s)
+        se = e.sum(axis=1, keepdims=True)
+        loss = -(s[rows, y] - numpy.log(se[:, 0])).mean()
+        dz = e / se  # softmax
+        dz[rows, y] -= 1
+        dz *= inv_n
+        g_w3, g_b3 = h2.T @ dz, dz.sum(axis=0)
+        d2 = dz @ w3.T
+        d2 *= a2 > 0
+        g_w2, g_b2 = h1.T @ d2, d2.sum(axis=0)
+        d1 = d2 @ w2.T
+        d1 *= a1 > 0
+        g_w1, g_b1 = x.T @ d1, d1.sum(axis=0)
+        for p, g in zip(params, (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3)):
+            p -= lr * g
+        last[0] = loss
+        return loss
+
+    return step, lambda: (float(last[0]), [p.copy() for p in params])
+
+
+def framework_mlp(x_np: numpy.ndarray, y_np: numpy.ndarray, params_np: list[numpy.ndarray],
+                  style: str = "np.dot") -> Model:
+    """The MLP as a framework user writes it: ``np.dot`` style or ``npx.fully_connected``."""
+    fc = style == "fully_connected"
+    # fully_connected takes Gluon's (out, in) weights
+    params = [fnp.array(p.T.copy() if fc and p.ndim == 2 else p) for p in params_np]
+    for p in params:
+        p.attach_grad()
+    x, y = fnp.array(x_np), fnp.array(y_np)
+    w1, b1, w2, b2, w3, b3 = params
+    last: list[Any] = [None]
+    record = autograd.record
+
+    def dot_step() -> Any:
+        with record():
+            h = npx.relu(fnp.dot(x, w1) + b1)
+            h = npx.relu(fnp.dot(h, w2) + b2)
+            z = fnp.dot(h, w3) + b3
+            loss = -npx.pick(npx.log_softmax(z), y).mean()
+        loss.backward()
+        for p in params:
+            p -= LR * p.grad
+        last[0] = loss
+        return loss
+
+    def fc_step() -> Any:
+        with record():
+            h = npx.activation(npx.fully_connected(x, w1, b1, num_hidden=SIZES[1]), "relu")
+            h = npx.activation(npx.fully_connected(h, w2, b2, num_hidden=SIZES[2]), "relu")
+            z = npx.fully_connected(h, w3, b3, num_hidden=SIZES[3])
+            loss = -npx.pick(npx.log_softmax(z), y).mean()
+        loss.backward()
+        for p in params:
+            p -= LR * p.grad
+        last[0] = loss
+        return loss
+
+    def read() -> tuple[float, list[numpy.ndarray]]:
+        ws = [p.asnumpy() for p in params]
+        return float(last[0].item()), [w.T.copy() if fc and w.ndim == 2 else w for w in ws]
+
+    npx.waitall()
+    return (fc_step if fc else dot_step), read
+
+
+def torch_mlp(x_np: numpy.ndarray, y_np: numpy.ndarray, params_np: list[numpy.ndarray]) -> Model:
+    F = torch.nn.functional
+    params = [torch.tensor(p.T.copy() if p.ndim == 2 else p, requires_grad=True)
+              for p in params_np]
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    w1, b1, w2, b2, w3, b3 = params
+    last: list[Any] = [None]
+    no_grad = torch.no_grad
+
+    def step() -> Any:
+        h = torch.relu(F.linear(x, w1, b1))
+        h = torch.relu(F.linear(h, w2, b2))
+        loss = F.cross_entropy(F.linear(h, w3, b3), y)
+        loss.backward()
+        with no_grad():
+            for p in params:
+                p -= LR * p.grad
+                p.grad = None
+        last[0] = loss
+        return loss
+
+    def read() -> tuple[float, list[numpy.ndarray]]:
+        ws = [p.detach().numpy() for p in params]
+        return float(last[0].item()), [w.T.copy() if w.ndim == 2 else w.copy() for w in ws]
+
+    return step, read
+
+
+def build_mlp(impl: str) -> Model:
+    x, y, params = mlp_data()
+    if impl == "NumPy":
+        return numpy_mlp(x, y, params)
+    if impl == "PyTorch":
+        return torch_mlp(x, y, params)
+    return framework_mlp(x, y, params, impl.split()[1])
+
+
+def _mlp_loop(impl: str) -> Loop:
+    step = build_mlp(impl)[0]
+    if not impl.startswith("framework"):
+        def loop(n: int) -> Any:
+            for _ in range(n):
+                step()
+
+        return loop
+    waitall = npx.waitall
+
+    def framework_loop(n: int) -> Any:
+        for _ in range(n):
+            step()
+        waitall()
+
+    return framework_loop
+
+
+def check_mlp(impls: list[str]) -> dict[str, Any]:
+    """Two steps of each implementation from the same start; loss and weights against NumPy's."""
+    out: dict[str, Any] = {}
+    ref: tuple[float, list[numpy.ndarray]] | None = None
+    for impl in impls:
+        try:
+            use_engine(impl)
+            step, read = build_mlp(impl)
+            step()
+            step()
+            loss, ws = read()
+        except Exception as exc:
+            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if ref is None:
+            ref = (loss, ws)
+        diff = max(float(numpy.max(numpy.abs(w - r)) / (numpy.max(numpy.abs(r)) or 1.0))
+                   for w, r in zip(ws, ref[1]))
+        out[impl] = {"loss": loss, "loss_rel_diff": abs(loss - ref[0]) / abs(ref[0]),
+                     "weights_rel_diff": diff}
+        if out[impl]["loss_rel_diff"] > 1e-4 or diff > 1e-4:
+            out[impl]["error"] = (f"disagrees with NumPy: loss {loss} vs {ref[0]}, weights "
+                                  f"rel. diff {diff:.2g}")
+    return out
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def _build(name: str, impl: str) -> Loop:
+    return _add_loop(impl) if name == "add (10,)" else _mlp_loop(impl)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=7, help="repeats per measurement (default 7)")
+    p.add_argument("--target-ms", type=float, default=100.0,
+                   help="approximate duration of one repeat in ms (default 100)")
+    p.add_argument("--json", metavar="PATH", help="also write all samples and machine info here")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
+    p.add_argument("--torch-threads", type=int,
+                   help="torch.set_num_threads(N) (default: the number of usable cores)")
+    p.add_argument("--blas-threads", type=int,
+                   help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
+    p.add_argument("--only", action="append", metavar="WORKLOAD",
+                   help=f"measure only this workload (repeatable), one of {list(WORKLOADS)}")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the table: where the framework MLP step's time goes")
+    p.add_argument("--steps", type=int, default=200,
+                   help="steps per profile sample with --profile (default 200)")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be >= 1")
+    for name in args.only or ():
+        if name not in WORKLOADS:
+            p.error(f"unknown workload {name!r}; choose from {list(WORKLOADS)}")
+
+    global torch
+    if args.no_torch:
+        torch = None
+    if torch is not None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        torch.set_num_threads(args.torch_threads or cores)
+    if args.blas_threads and not set_blas_threads(args.blas_threads):
+        print("warning: NumPy's OpenBLAS not found; --blas-threads ignored", file=sys.stderr)
+
+    if args.profile:
+        return profile(args.steps)
+
+    info = machine_info(torch)
+    only = set(args.only) if args.only else None
+    names = [name for name in WORKLOADS if not only or name in only]
+    results: dict[str, dict[str, Any]] = {}
+    checks: dict[str, Any] = {}
+    prev_engine = framework.engine.engine_type()
+    t0 = time.perf_counter()
+    try:
+        for name in names:
+            impls = [i for i in WORKLOADS[name] if torch is not None or
+                     not i.startswith("PyTorch")]
+            if name == "MLP step":
+                checks = check_mlp(impls)
+                for impl, c in checks.items():
+                    print(f"  check {impl:<40} " + (c.get("error") or
+                          f"loss {c['loss']:.6f}, rel. diff to NumPy: loss "
+                          f"{c['loss_rel_diff']:.1g}, weights {c['weights_rel_diff']:.1g}"),
+                          file=sys.stderr)
+            results[name] = run_workload(
+                name, impls, lambda impl, name=name: _build(name, impl), 1, args.repeat,
+                args.target_ms / 1e3, width=40)
+            for impl, c in checks.items():
+                if name == "MLP step" and "error" in c:
+                    results[name][impl] = {"error": c["error"]}
+    finally:
+        framework.engine.set_engine_type(prev_engine)
+    elapsed = time.perf_counter() - t0
+    info["loadavg_after"] = loadavg()
+
+    print_machine(info, ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy",
+                         "blas_threads", "torch", "torch_threads", "framework",
+                         "framework_inline_size", "loadavg_before", "loadavg_after"))
+    print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each; µs per iteration: "
+          f"one add, or one training step)\n")
+    print(markdown_table(results, [*ADD_IMPLS, *MLP_IMPLS[1:]], refs=REFS,
+                         ref_label="PyTorch (requires_grad)"))
+    print(f"\n(total {elapsed:.1f} s)")
+    busy_warning(info)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "repeat": args.repeat, "target_ms": args.target_ms,
+                       "check": checks, "results": results}, f, indent=1)
+    return 0
+
+
+# -- profile --------------------------------------------------------------------------------------
+
+def _phases_numpy(x: numpy.ndarray, y: numpy.ndarray,
+                  params: list[numpy.ndarray]) -> dict[str, Callable[[], Any]]:
+    """The NumPy floor cut into forward / forward+backward / update / step."""
+    step = numpy_mlp(x, y, params)[0]
+    w1, b1, w2, b2, w3, b3 = params
+    rows = numpy.arange(len(y))
+
+    def fwd() -> Any:
+        h1 = numpy.maximum(x @ w1 + b1, 0)
+        h2 = numpy.maximum(h1 @ w2 + b2, 0)
+        z = h2 @ w3 + b3
+        s = z - z.max(axis=1, keepdims=True)
+        return -(s[rows, y] - numpy.log(numpy.exp(s).sum(axis=1))).mean()
+
+    grads = [numpy.full_like(p, 1e-6) for p in params]
+    lr = numpy.float32(LR)
+
+    def update() -> None:
+        for p, g in zip(params, grads):
+            p -= lr * g
+
+    return {"forward": fwd, "update": update, "step": step}
+
+
+def _phases_framework(x_np: numpy.ndarray, y_np: numpy.ndarray,
+                      params_np: list[numpy.ndarray]) -> dict[str, Callable[[], Any]]:
+    params = [fnp.array(p) for p in params_np]
+    for p in params:
+        p.attach_grad()
+    x, y = fnp.array(x_np), fnp.array(y_np)
+    w1, b1, w2, b2, w3, b3 = params
+    waitall = npx.waitall
+
+    def fwd() -> Any:
+        h = npx.relu(fnp.dot(x, w1) + b1)
+        h = npx.relu(fnp.dot(h, w2) + b2)
+        z = fnp.dot(h, w3) + b3
+        return -npx.pick(npx.log_softmax(z), y).mean()
+
+    def forward() -> None:
+        fwd()
+        waitall()
+
+    def forward_rec() -> None:
+        with autograd.record():
+            fwd()
+        waitall()
+
+    def forward_backward() -> None:
+        with autograd.record():
+            loss = fwd()
+        loss.backward()
+        waitall()
+
+    def update() -> None:
+        for p in params:
+            p -= LR * p.grad
+        waitall()
+
+    def step() -> None:
+        with autograd.record():
+            loss = fwd()
+        loss.backward()
+        for p in params:
+            p -= LR * p.grad
+        waitall()
+
+    forward_backward()
+    return {"forward": forward, "forward, recording": forward_rec,
+            "forward + backward": forward_backward, "update": update, "step": step}
+
+
+def _task_time(step: Callable[[], Any], steps: int) -> tuple[float, int]:
+    """µs per step spent inside engine tasks (NumPy kernels and storing results) under the
+    NaiveEngine, and tasks per step; the make_operator fast path (small ops) is not counted."""
+    eng = framework.engine._engine._engine
+    cls = type(eng)
+    orig = cls.push
+    spent = [0.0, 0]
+    clock = time.perf_counter
+
+    def push(self: Any, fn: Any, reads: Any = (), writes: Any = (), device: Any = None,
+             name: str = "op") -> None:
+        def timed() -> None:
+            t = clock()
+            try:
+                fn()
+            finally:
+                spent[0] += clock() - t
+                spent[1] += 1
+
+        orig(self, timed, reads, writes, device, name)
+
+    cls.push = push  # type: ignore[method-assign]
+    try:
+        for _ in range(steps):
+            step()
+    finally:
+        cls.push = orig  # type: ignore[method-assign]
+    return spent[0] / steps * 1e6, spent[1] // steps
+
+
+def profile(steps: int) -> int:
+    """Phase timings (framework vs NumPy), time inside tasks, and a cProfile of the step."""
+    x, y, params = mlp_data()
+    rounds = 9
+    print("## Machine\n")
+    info = machine_info(torch)
+    for key in ("date", "cpu", "cores", "numpy", "blas_threads", "framework",
+                "loadavg_before"):
+        print(f"- {key}: {info[key]}")
+    n = max(1, steps // 10)
+    samples: dict[tuple[str, str], list[float]] = {}
+    cases: list[tuple[str, str, Callable[[], Any]]] = []
+    for eng in ("NaiveEngine", "ThreadedEngine"):
+        framework.engine.set_engine_type(eng)
+        for phase, fn in _phases_framework(x, y, [p.copy() for p in params]).items():
+            cases.append((f"framework {eng}", phase, fn))
+    for phase, fn in _phases_numpy(x, y, [p.copy() for p in params]).items():
+        cases.append(("NumPy", phase, fn))
+    for _ in range(rounds):
+        for who, phase, fn in cases:
+            if who.startswith("framework"):
+                framework.engine.set_engine_type(who.split()[1])
+            fn()
+            gc.collect()
+            t = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples.setdefault((who, phase), []).append((time.perf_counter() - t) / n * 1e6)
+    print(f"\n## Phases (µs per call; median and min of {rounds} interleaved samples of {n} "
+          f"calls)\n")
+    print("| implementation | phase | median µs | min µs |")
+    print("|---|---|---:|---:|")
+    for (who, phase), s in samples.items():
+        print(f"| {who} | {phase} | {statistics.median(s):,.0f} | {min(s):,.0f} |")
+
+    framework.engine.set_engine_type("NaiveEngine")
+    phases = _phases_framework(x, y, [p.copy() for p in params])
+    print("\n## Inside tasks (NaiveEngine, np.dot style)\n")
+    for phase in ("forward, recording", "forward + backward", "update", "step"):
+        us, tasks = _task_time(phases[phase], max(10, n))
+        print(f"- {phase}: {tasks} engine tasks, {us:,.0f} µs inside them (NumPy kernels and "
+              f"result stores) per call")
+
+    for eng in ("NaiveEngine", "ThreadedEngine"):
+        framework.engine.set_engine_type(eng)
+        step = _phases_framework(x, y, [p.copy() for p in params])["step"]
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(steps):
+            step()
+        pr.disable()
+        buf = io.StringIO()
+        st = pstats.Stats(pr, stream=buf)
+        st.sort_stats("tottime").print_stats(30)
+        print(f"\n## cProfile, {eng}, {steps} steps (tottime order; cProfile inflates Python "
+              f"overhead)\n\n```")
+        text = buf.getvalue()
+        print(text[text.index("ncalls") - 3:].rstrip().replace(os.getcwd() + "/", ""))
+        print("```")
+    framework.engine.set_engine_type("ThreadedEngine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Gluon: blocks, parameters, layers, losses, the Trainer, data and metrics (MXNet's gluon)."""
+
+from __future__ import annotations
+
+from . import loss, metric, parameter, utils
+from .block import Block, HybridBlock
+from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
+
+__all__ = [
+    "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict",
+    "DeferredInitializationError", "parameter", "metric", "utils", "loss",
+]
