@@ -729,7 +729,8 @@ def test_sequential_of_hybrid_blocks_warns_on_hybridize():
     net.add(nn.Dense(2), nn.Dense(3))
     with pytest.warns(UserWarning, match="Consider using HybridSequential"):
         net.hybridize()
-    net.hybridize(False)
+    with pytest.warns(UserWarning, match="Consider using HybridSequential"):
+        net.hybridize(False)
     mixed = nn.Sequential()
     mixed.add(nn.Dense(2), nn.Lambda("relu"))
     with warnings.catch_warnings():

@@ -725,3 +725,25 @@ def test_no_warnings_in_normal_use() -> None:
         st = opt.create_state(0, w)
         opt.update(0, w, np.zeros((3,)), st)  # zero norms: trust ratio falls back to 1
         assert onp.isfinite(w.asnumpy()).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(mx.num_gpus() == 0, reason="needs a CUDA GPU and CuPy")
+@pytest.mark.parametrize("name", sorted(CASES) + ["sgld"])
+def test_gpu_matches_cpu(name: str) -> None:
+    kw = {**COMMON, **CASES.get(name, (None, {}))[1]}
+    results = []
+    for dev in (mx.cpu(), mx.gpu(0)):
+        mx.random.seed(1)
+        w0, gs = _data(onp.float32, 12)
+        opt = mx.optimizer.create(name, learning_rate=LR, **kw)
+        w = np.array(w0, device=dev)
+        st = opt.create_state_multi_precision(0, w)
+        for g in gs:
+            opt.update(0, w, np.array(g, device=dev), st)
+        assert w.device == dev
+        results.append(w.asnumpy())
+    if name == "sgld":  # different generators: only check the update ran
+        assert onp.isfinite(results[1]).all()
+        return
+    onp.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-5)

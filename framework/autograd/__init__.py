@@ -29,7 +29,7 @@ from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
 from ..nd._base import BaseArray
 from ..nd._op import Op
-from ..nd._tape import STATE, Node, requires_grad, set_grad, set_trace
+from ..nd._tape import FRESH_GRADS, STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
 
 __all__ = [
@@ -215,6 +215,7 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
         g = grads.get((id(x), -1))
         if g is None or x._grad_req == "null":
             continue
+        FRESH_GRADS[id(x)] = x
         g = _elemwise._cast_like(g, x)
         if x._grad is None or create_graph:
             x._grad = g if x._grad_req == "write" or x._grad is None else \

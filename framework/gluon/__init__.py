@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import loss, metric, parameter, utils
+from . import loss, metric, nn, parameter, utils
 from .block import Block, HybridBlock
+from .trainer import Trainer
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
 
 __all__ = [
     "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict",
-    "DeferredInitializationError", "parameter", "metric", "utils", "loss",
+    "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer", "nn",
 ]

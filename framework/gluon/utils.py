@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 import time
+import urllib.parse
 import warnings
 import weakref
 from collections.abc import Callable, MutableMapping, Sequence
@@ -146,7 +147,7 @@ def replace_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> No
 
 
 def _target(url: str, path: str | os.PathLike[str] | None) -> str:
-    base = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").split("/")[-1]
+    base = urllib.parse.urlsplit(url).path.split("/")[-1]
     if path is None:
         if not base:
             raise ValueError(f"download: cannot make a file name from the URL {url!r}; pass "

@@ -12,12 +12,13 @@ recorded only while recording is on and at least one input takes part.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from ..base import FrameworkError
 
-__all__ = ["STATE", "Node", "Trace", "requires_grad", "record", "check_write", "is_recording",
+__all__ = ["STATE", "FRESH_GRADS", "Node", "Trace", "requires_grad", "record", "check_write", "is_recording",
            "is_training", "set_trace", "set_grad"]
 
 
@@ -84,6 +85,11 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {getattr(self.op, 'name', type(self.op).__name__)}>"
+
+
+#: arrays whose gradient a backward pass wrote since the Trainer's last step, by id
+#: (``Trainer.step`` refuses stale gradients, as MXNet does)
+FRESH_GRADS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def requires_grad(x: Any) -> bool:

@@ -136,6 +136,7 @@ class Sequential(_SequentialMixin, Block):
     ``net[1:]`` a new Sequential holding the same children."""
 
     _summary_container = True
+    _hybrid_variant = "HybridSequential"
 
     def __init__(self, prefix: str | None = None, params: Any = None) -> None:
         super().__init__(prefix=prefix, params=params)
@@ -147,7 +148,7 @@ class Sequential(_SequentialMixin, Block):
         """Hybridize the children (MXNet warns when all of them are HybridBlocks)."""
         if self._children and all(isinstance(c, HybridBlock) for c in self._children.values()):
             warnings.warn(f"All children of this Sequential layer '{self._path}' are "
-                          "HybridBlocks. Consider using HybridSequential for the best "
+                          f"HybridBlocks. Consider using {self._hybrid_variant} for the best "
                           "performance.", stacklevel=2)
         super().hybridize(active, **kwargs)
 
@@ -166,6 +167,8 @@ class HybridSequential(_SequentialMixin, HybridBlock):
 
 class Concatenate(Sequential):
     """Feeds the input to every child and concatenates their outputs along ``axis`` (2.0)."""
+
+    _hybrid_variant = "HybridConcatenate"
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()

@@ -1,0 +1,211 @@
+"""``gluon.Trainer``: applies an optimizer to a set of parameters (API.md §1.15, §2 item 21).
+
+``step(batch_size)`` sets the optimizer's ``rescale_grad`` to ``scale / batch_size`` (the loss's
+backward sums per-sample gradients, so this gives a mean-gradient step), reduces gradients across
+devices when a parameter lives on several, and updates. Gradients are never zeroed here:
+``grad_req='write'`` overwrites them on the next backward. A trainable parameter whose gradient
+was not produced by a backward since the last step is an error (MXNet raises ``UserWarning`` as
+an exception) unless ``ignore_stale_grad=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterable
+from typing import Any
+
+from .. import optimizer as _opt
+from ..autograd import pause
+from ..nd._create import array as _array
+from ..nd._io import atomic_write
+from ..nd._tape import FRESH_GRADS
+from .parameter import Parameter
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Applies an ``Optimizer`` to parameters.
+
+    ``params``: a dict (e.g. ``net.collect_params()``), a ParameterDict or a list of Parameters.
+    ``optimizer``: a registered name (``'sgd'``, ``'adam'``...) or an ``Optimizer`` instance.
+    """
+
+    def __init__(self, params: Any, optimizer: Any, optimizer_params: dict[str, Any] | None = None,
+                 kvstore: Any = "device", compression_params: Any = None,
+                 update_on_kvstore: bool | None = None) -> None:
+        if isinstance(params, dict):
+            items = list(params.items())
+        elif isinstance(params, (list, tuple)):
+            items = [(getattr(p, "name", str(i)), p) for i, p in enumerate(params)]
+        else:
+            raise ValueError(f"Trainer: params must be a dict, ParameterDict or list of "
+                             f"Parameters, got {type(params).__name__}")
+        self._params: list[Parameter] = []
+        self._names: list[str] = []
+        seen: set[int] = set()
+        for name, p in items:
+            if not isinstance(p, Parameter):
+                raise ValueError(f"Trainer: {name!r} is a {type(p).__name__}, not a Parameter")
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            self._params.append(p)
+            self._names.append(name)
+        if compression_params is not None:
+            raise NotImplementedError("Trainer: gradient compression is not supported")
+        self._compression_params = compression_params
+        optimizer_params = dict(optimizer_params or {})
+        self._scale = float(optimizer_params.get("rescale_grad", 1.0))
+        self._kvstore_type = kvstore
+        self._kvstore = None
+        self._update_on_kvstore = bool(update_on_kvstore) if update_on_kvstore is not None \
+            else False
+        self._init_optimizer(optimizer, optimizer_params)
+        self._states: dict[int, Any] = {}
+
+    def _init_optimizer(self, optimizer: Any, optimizer_params: dict[str, Any]) -> None:
+        param_dict = dict(enumerate(self._params))
+        if isinstance(optimizer, _opt.Optimizer):
+            if optimizer_params:
+                raise ValueError("Trainer: optimizer_params must be None when optimizer is an "
+                                 "Optimizer instance (set them on the instance)")
+            self._optimizer = optimizer
+            self._optimizer.param_dict = param_dict
+        else:
+            self._optimizer = _opt.create(optimizer, param_dict=param_dict, **optimizer_params)
+        self._optimizer.param_idx2name = dict(enumerate(self._names))
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def optimizer(self) -> Any:
+        return self._optimizer
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self._optimizer.learning_rate)
+
+    def set_learning_rate(self, lr: float) -> None:
+        self._optimizer.set_learning_rate(lr)
+
+    # -- stepping -----------------------------------------------------------------------------
+    def step(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
+        """One update with gradients rescaled by ``scale / batch_size``."""
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._check_fresh(ignore_stale_grad)
+        self._allreduce()
+        self._update(ignore_stale_grad)
+
+    def allreduce_grads(self) -> None:
+        """Sum each parameter's gradients over its devices (for clipping between the two
+        halves of ``step``)."""
+        self._allreduce()
+
+    def update(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
+        """The update half of ``step`` (after ``allreduce_grads``)."""
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._check_fresh(ignore_stale_grad)
+        self._update(ignore_stale_grad)
+
+    def _trainable(self) -> Iterable[tuple[int, Parameter]]:
+        for i, p in enumerate(self._params):
+            if p.grad_req != "null" and p._data is not None:
+                yield i, p
+
+    def _check_fresh(self, ignore_stale_grad: bool) -> None:
+        if ignore_stale_grad:
+            return
+        stale = [self._names[i] for i, p in self._trainable()
+                 if not any(id(a) in FRESH_GRADS for a in p.list_data())]
+        if stale:
+            raise UserWarning(
+                f"Gradient of Parameter(s) {stale} on context(s) "
+                f"{[str(d) for d in self._params[0].list_ctx()]} has not been updated by "
+                "backward since last `step`. This could mean a bug in your model that made it "
+                "only use a subset of the Parameters (Blocks) for this iteration. If you are "
+                "intentionally only using a subset, call step with ignore_stale_grad=True to "
+                "suppress this warning and skip updating of Parameters with stale gradient")
+
+    def _allreduce(self) -> None:
+        with pause():
+            for _, p in self._trainable():
+                grads = p.list_grad()
+                if len(grads) < 2:
+                    continue
+                first = grads[0]
+                total = first.copy()
+                for g in grads[1:]:
+                    total += g.as_in_context(first.device)
+                for g in grads:
+                    g[...] = total if g.device == total.device else total.as_in_context(g.device)
+
+    def _update(self, ignore_stale_grad: bool) -> None:
+        indices, weights, grads, states = [], [], [], []
+        others: list[tuple[Any, list[Any]]] = []
+        for i, p in self._trainable():
+            datas = p.list_data()
+            if ignore_stale_grad and not any(id(a) in FRESH_GRADS for a in datas):
+                continue
+            w = datas[0]
+            if i not in self._states:
+                self._states[i] = self._optimizer.create_state_multi_precision(i, w)
+            indices.append(i)
+            weights.append(w)
+            grads.append(w.grad)
+            states.append(self._states[i])
+            if len(datas) > 1:
+                others.append((w, datas[1:]))
+            for a in datas:
+                FRESH_GRADS.pop(id(a), None)
+        if not indices:
+            return
+        with pause():
+            self._optimizer.update_multi_precision(indices, weights, grads, states)
+            # every device keeps an identical copy of the weight
+            for w, copies in others:
+                for c in copies:
+                    c[...] = w.as_in_context(c.device)
+
+    # -- states -------------------------------------------------------------------------------
+    def save_states(self, fname: str) -> None:
+        """Save the optimizer states (pickled, written atomically)."""
+        payload = pickle.dumps({"states": {i: _to_host(s) for i, s in self._states.items()},
+                                "num_update": self._optimizer.num_update,
+                                "index_update_count": dict(
+                                    self._optimizer._index_update_count)})
+        atomic_write(os.fspath(fname), lambda f: f.write(payload))
+
+    def load_states(self, fname: str) -> None:
+        with open(fname, "rb") as f:
+            try:
+                data = pickle.load(f)
+            except Exception as exc:
+                raise ValueError(f"load_states: {fname!r} is not a Trainer states file "
+                                 f"({exc})") from exc
+        self._states = {}
+        for i, s in data["states"].items():
+            device = self._params[i].list_ctx()[0] if i < len(self._params) else None
+            self._states[int(i)] = _from_host(s, device)
+        self._optimizer.num_update = data.get("num_update", 0)
+        self._optimizer._index_update_count = dict(data.get("index_update_count", {}))
+
+
+def _to_host(state: Any) -> Any:
+    if state is None:
+        return None
+    if isinstance(state, (list, tuple)):
+        return type(state)(_to_host(s) for s in state)
+    if hasattr(state, "asnumpy"):
+        return ("__array__", state.asnumpy())
+    return state
+
+
+def _from_host(state: Any, device: Any) -> Any:
+    if state is None:
+        return None
+    if isinstance(state, tuple) and len(state) == 2 and state[0] == "__array__":
+        return _array(state[1], dtype=state[1].dtype, device=device)
+    if isinstance(state, (list, tuple)):
+        return type(state)(_from_host(s, device) for s in state)
+    return state
