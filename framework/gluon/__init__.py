@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from . import loss, metric, nn, parameter, utils
 from .block import Block, HybridBlock
-from .trainer import Trainer
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
+from .trainer import Trainer
 
 __all__ = [
     "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict",

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..base import FrameworkError
 
-__all__ = ["STATE", "FRESH_GRADS", "Node", "Trace", "requires_grad", "record", "check_write", "is_recording",
-           "is_training", "set_trace", "set_grad"]
+__all__ = ["STATE", "FRESH_GRADS", "Node", "Trace", "requires_grad", "record", "check_write",
+           "is_recording", "is_training", "set_trace", "set_grad"]
 
 
 class _State(threading.local):
