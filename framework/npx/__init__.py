@@ -15,7 +15,7 @@ from ..nd import _io, _misc
 from ..nd._base import BaseArray
 from ..nd._elemwise import unary
 from ..nd._io import load, save, savez
-from . import _nn, _ops, random
+from . import _nn, _ops, image, random
 
 __all__ = [
     "set_np", "reset_np", "is_np_array", "is_np_shape", "is_np_default_dtype",
@@ -31,7 +31,7 @@ FileFormatError = _io.FileFormatError
 for _mod in (_ops, _nn):
     for _name in _mod.__all__:
         globals()[_name] = getattr(_mod, _name)
-__all__ += [*_ops.__all__, *_nn.__all__, "random"]
+__all__ += [*_ops.__all__, *_nn.__all__, "random", "image"]
 
 _np_state = {"shape": True, "array": True}
 
