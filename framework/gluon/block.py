@@ -80,22 +80,16 @@ def _indent(text: str, n: int) -> str:
     return "\n".join([lines[0]] + [" " * n + line for line in lines[1:]])
 
 
-def _flatten_arrays(obj: Any) -> list[ndarray]:
-    if isinstance(obj, ndarray):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        out: list[ndarray] = []
-        for o in obj:
-            out.extend(_flatten_arrays(o))
-        return out
-    return []
-
-
 def _shape_str(obj: Any) -> str:
-    arrays = _flatten_arrays(obj)
-    if len(arrays) == 1:
-        return str(arrays[0].shape)
-    return str([a.shape for a in arrays])
+    """MXNet's summary format: ``(2, 3)`` for one array, ``(2, 3), [(1, 2), (1, 2)]`` for a
+    tuple holding an array and a list of two."""
+    def shapes(o: Any) -> Any:
+        if isinstance(o, (list, tuple)):
+            return [shapes(i) for i in o]
+        return o.shape if isinstance(o, ndarray) else o
+
+    out = shapes(obj)
+    return str(out)[1:-1] if isinstance(out, list) else str(out)
 
 
 class Block:
@@ -127,6 +121,11 @@ class Block:
         if isinstance(value, Block):
             self.register_child(value, name)
         elif isinstance(value, Parameter):
+            # 1.x ``self.w = self.params.get('weight')``: registered once, under the attribute
+            for old in [k for k, p in self._reg_params.items()
+                        if p is value and k != name and k not in self.__dict__]:
+                del self._reg_params[old]
+                self._params.pop(old, None)
             self._reg_params[name] = value
             self._params[name] = value
         elif isinstance(value, (list, tuple, dict)) and _holds_blocks(value):
@@ -356,18 +355,23 @@ class Block:
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__() got unexpected keyword "
                             f"arguments {sorted(kwargs)}; pass inputs positionally")
-        for hook in list(self._forward_pre_hooks.values()):
-            hook(self, args)
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                hook(self, args)
         self._infer_deferred(args)
         out = self.forward(*args)
-        for hook in list(self._forward_hooks.values()):
-            hook(self, args, out)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
         return out
 
     def _infer_deferred(self, args: tuple[Any, ...]) -> None:
-        pending = [(n, p) for n, p in self._reg_params.items() if p._deferred is not None]
-        if not pending:
+        for p in self._reg_params.values():  # every call: leave at once when nothing is deferred
+            if p._deferred is not None:
+                break
+        else:
             return
+        pending = [(n, p) for n, p in self._reg_params.items() if p._deferred is not None]
         prev = set_trace(None)  # initialization is not part of a hybridized graph
         try:
             self._infer_pending(args, pending)
@@ -482,10 +486,12 @@ class HybridBlock(Block):
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__() got unexpected keyword "
                             f"arguments {sorted(kwargs)}; pass inputs positionally")
-        for hook in list(self._forward_pre_hooks.values()):
-            hook(self, args)
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                hook(self, args)
         self._infer_deferred(args)
         key = signature(args)
+        object.__setattr__(self, "_last_key", key)  # export() writes the latest signature
         graph = self._cached.get(key)
         if graph is None:
             graph = CachedGraph(self, args)
@@ -494,8 +500,9 @@ class HybridBlock(Block):
             graph.first_outputs = None
         else:
             out = graph(args)
-        for hook in list(self._forward_hooks.values()):
-            hook(self, args, out)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
         return out
 
     def hybridize(self, active: bool = True, static_alloc: bool = False,
@@ -532,7 +539,18 @@ class HybridBlock(Block):
         pass
 
     def export(self, path: str, epoch: int = 0, remove_amp_cast: bool = True) -> Any:
-        raise NotImplementedError("export() needs a hybridized, traced block")
+        """Write the traced graph to ``path-symbol.json`` and the parameters it uses to
+        ``path-%04d.params`` (``arg:``/``aux:`` keys); returns both file names. Needs a
+        hybridized block that has been called; load with ``SymbolBlock.imports``. See
+        :mod:`framework.gluon._export` for the format."""
+        from ._export import export_block
+
+        return export_block(self, path, epoch, remove_amp_cast)
+
+    def _export_graphs(self) -> list[tuple[Any, bool | None]]:
+        from ._export import export_graphs
+
+        return export_graphs(self)
 
 
 def _holds_blocks(value: Any) -> bool:

@@ -110,9 +110,9 @@ class Parameter:
             if self._data is not None:
                 raise ValueError(f"Parameter {self.name!r}: cannot change the shape of an "
                                  f"initialized parameter from {self._shape} to {new}")
-            if _known(self._shape):
-                raise ValueError(f"Parameter {self.name!r}: expected shape {self._shape} "
-                                 f"but got {new}")
+            # known dimensions must match, also while others are still unknown (-1)
+            raise ValueError(f"Parameter {self.name!r}: expected shape {self._shape} "
+                             f"but got {new}")
         self._shape = tuple(n if n >= 0 else o for o, n in zip(self._shape, new))
 
     # -- gradient requirement ---------------------------------------------------------------
@@ -494,7 +494,8 @@ def load_into(params: dict[str, Parameter], arrays: dict[str, Any], source: str,
         value = arrays[name]
         if not isinstance(value, ndarray):
             value = _create.array(value)
-        if p.shape is not None and _known(p.shape) and tuple(p.shape) != value.shape:
+        if p.shape is not None and (len(p.shape) != value.ndim or any(
+                d >= 0 and d != v for d, v in zip(p.shape, value.shape))):
             raise ValueError(f"load_parameters: shape mismatch for {name!r}: the network has "
                              f"{p.shape}, {source!r} has {value.shape}")
         if value.dtype != p.dtype:

@@ -74,8 +74,13 @@ class Trainer:
             self._optimizer = optimizer
             self._optimizer.param_dict = param_dict
         else:
+            sched = optimizer_params.get("lr_scheduler")
+            if sched is not None and "learning_rate" not in optimizer_params:
+                # d2l passes only a scheduler: its base_lr is the rate (MXNet 1.x), not the
+                # optimizer's default learning_rate
+                optimizer_params["learning_rate"] = sched.base_lr
             self._optimizer = _opt.create(optimizer, param_dict=param_dict, **optimizer_params)
-        self._optimizer.param_idx2name = dict(enumerate(self._names))
+        self._optimizer.idx2name = dict(enumerate(self._names))
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -116,8 +121,18 @@ class Trainer:
     def _check_fresh(self, ignore_stale_grad: bool) -> None:
         if ignore_stale_grad:
             return
-        stale = [self._names[i] for i, p in self._trainable()
-                 if not any(id(a) in FRESH_GRADS for a in p.list_data())]
+        # every device's copy needs a fresh gradient (MXNet checks each one); a parameter whose
+        # deferred initialization never happened was not used either
+        stale = []
+        for i, p in enumerate(self._params):
+            if p.grad_req == "null":
+                continue
+            if p._data is None:
+                if p._deferred is None:
+                    p._check()  # raises: never initialized
+                stale.append(self._names[i])
+            elif not all(id(a) in FRESH_GRADS for a in p.list_data()):
+                stale.append(self._names[i])
         if stale:
             raise UserWarning(
                 f"Gradient of Parameter(s) {stale} on context(s) "
@@ -150,6 +165,8 @@ class Trainer:
             w = datas[0]
             if i not in self._states:
                 self._states[i] = self._optimizer.create_state_multi_precision(i, w)
+            else:  # the parameter may have moved (reset_ctx) since its state was made
+                self._states[i] = _state_to(self._states[i], w.device)
             indices.append(i)
             weights.append(w)
             grads.append(w.grad)
@@ -170,10 +187,16 @@ class Trainer:
     # -- states -------------------------------------------------------------------------------
     def save_states(self, fname: str) -> None:
         """Save the optimizer states (pickled, written atomically)."""
-        payload = pickle.dumps({"states": {i: _to_host(s) for i, s in self._states.items()},
-                                "num_update": self._optimizer.num_update,
-                                "index_update_count": dict(
-                                    self._optimizer._index_update_count)})
+        data = {"states": {i: _to_host(s) for i, s in self._states.items()},
+                "num_update": self._optimizer.num_update,
+                "index_update_count": dict(self._optimizer._index_update_count)}
+        # the optimizer goes in too (as MXNet's dump_optimizer=True): its learning rate,
+        # scheduler and update counts are restored by load_states; one that cannot be pickled
+        # (a class defined in a function, a lambda schedule) is left out
+        try:
+            payload = pickle.dumps({**data, "optimizer": self._optimizer})
+        except (pickle.PicklingError, TypeError, AttributeError):
+            payload = pickle.dumps(data)
         atomic_write(os.fspath(fname), lambda f: f.write(payload))
 
     def load_states(self, fname: str) -> None:
@@ -183,12 +206,31 @@ class Trainer:
             except Exception as exc:
                 raise ValueError(f"load_states: {fname!r} is not a Trainer states file "
                                  f"({exc})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("states"), dict) or any(
+                not isinstance(i, int) or not 0 <= i < len(self._params) for i in data["states"]):
+            raise ValueError(f"load_states: {fname!r} is not a states file written by "
+                             "Trainer.save_states for these parameters")
+        loaded_opt = data.get("optimizer")
+        if isinstance(loaded_opt, _opt.Optimizer):
+            loaded_opt.param_dict = dict(enumerate(self._params))
+            loaded_opt.idx2name = dict(enumerate(self._names))
+            self._optimizer = loaded_opt
         self._states = {}
         for i, s in data["states"].items():
             device = self._params[i].list_ctx()[0] if i < len(self._params) else None
             self._states[int(i)] = _from_host(s, device)
         self._optimizer.num_update = data.get("num_update", 0)
-        self._optimizer._index_update_count = dict(data.get("index_update_count", {}))
+        counts = self._optimizer._index_update_count  # in place: _all_index_update_counts[0]
+        counts.clear()
+        counts.update(data.get("index_update_count", {}))
+
+
+def _state_to(state: Any, device: Any) -> Any:
+    if isinstance(state, (list, tuple)):
+        return type(state)(_state_to(s, device) for s in state)
+    if hasattr(state, "as_in_context") and state.device != device:
+        return state.as_in_context(device)
+    return state
 
 
 def _to_host(state: Any) -> Any:
