@@ -82,12 +82,16 @@ def short(r: dict[str, Any]) -> str:
 
 
 def run_workload(name: str, impls: Sequence[str], build: Callable[[str], Loop], ops: int,
-                 repeat: int, target_s: float, width: int = 26) -> dict[str, dict[str, Any]]:
+                 repeat: int, target_s: float, width: int = 26,
+                 settle_s: float = 0.0) -> dict[str, dict[str, Any]]:
     """Measure one workload for every implementation; ``build(impl)`` returns its loop (called
     after the implementation's engine is selected).
 
     Repeats are interleaved (repeat 1 of every implementation, then repeat 2...), so a change in
     machine load while the bench runs shifts all implementations alike and spares the ratios.
+    ``settle_s``: sleep this long before each repeat, so that the thread pools of the previous
+    implementation (OpenBLAS, OpenMP), which spin for a while after their last use, are idle
+    and do not compete with this one for the cores.
     """
     out: dict[str, dict[str, Any]] = {}
     loops: dict[str, Loop] = {}
@@ -105,6 +109,8 @@ def run_workload(name: str, impls: Sequence[str], build: Callable[[str], Loop], 
         for impl in list(samples):
             try:
                 use_engine(impl)
+                if settle_s:
+                    time.sleep(settle_s)
                 loops[impl](1)  # warm up after an engine switch (worker start, caches)
                 gc.collect()
                 samples[impl].append(time_loop(loops[impl], counts[impl]) / counts[impl] * 1e6)

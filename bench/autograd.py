@@ -149,13 +149,14 @@ def _add_loop(impl: str) -> Loop:
 
 # -- MLP step -------------------------------------------------------------------------------------
 
-def mlp_data() -> tuple[numpy.ndarray, numpy.ndarray, list[numpy.ndarray]]:
+def mlp_data(sizes: tuple[int, ...] = SIZES, batch: int = BATCH
+             ) -> tuple[numpy.ndarray, numpy.ndarray, list[numpy.ndarray]]:
     """Input batch, labels and [W1, b1, W2, b2, W3, b3] with W of shape (in, out) (He init)."""
     rng = numpy.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0]), dtype=numpy.float32)
-    y = rng.integers(0, SIZES[-1], BATCH)
+    x = rng.standard_normal((batch, sizes[0]), dtype=numpy.float32)
+    y = rng.integers(0, sizes[-1], batch)
     params = []
-    for k, m in zip(SIZES[:-1], SIZES[1:]):
+    for k, m in zip(sizes[:-1], sizes[1:]):
         w = rng.standard_normal((k, m), dtype=numpy.float32) * numpy.float32(math.sqrt(2 / k))
         params += [w, numpy.zeros(m, dtype=numpy.float32)]
     return x, y, params
@@ -166,8 +167,10 @@ Step = Callable[[], Any]
 Model = tuple[Step, Callable[[], tuple[float, list[numpy.ndarray]]]]
 
 
-def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: list[numpy.ndarray]) -> Model:
-    """Hand-written forward and backward: the floor for the same math."""
+def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: list[numpy.ndarray],
+              update: bool = True) -> Model:
+    """Hand-written forward and backward: the floor for the same math (``update=False``: the
+    step without the SGD update)."""
     w1, b1, w2, b2, w3, b3 = params
     rows = numpy.arange(len(y))
     lr = numpy.float32(LR)
@@ -197,8 +200,9 @@ def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: list[numpy.ndarray]) -
         d1 = d2 @ w2.T
         d1 *= a1 > 0
         g_w1, g_b1 = x.T @ d1, d1.sum(axis=0)
-        for p, g in zip(params, (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3)):
-            p -= lr * g
+        if update:
+            for p, g in zip(params, (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3)):
+                p -= lr * g
         last[0] = loss
         return loss
 
@@ -348,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="torch.set_num_threads(N) (default: the number of usable cores)")
     p.add_argument("--blas-threads", type=int,
                    help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
+    p.add_argument("--settle-ms", type=float, default=250.0,
+                   help="pause before each MLP repeat so the previous implementation's BLAS "
+                        "and OpenMP threads stop spinning (default 250)")
     p.add_argument("--only", action="append", metavar="WORKLOAD",
                    help=f"measure only this workload (repeatable), one of {list(WORKLOADS)}")
     p.add_argument("--profile", action="store_true",
@@ -396,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr)
             results[name] = run_workload(
                 name, impls, lambda impl, name=name: _build(name, impl), 1, args.repeat,
-                args.target_ms / 1e3, width=40)
+                args.target_ms / 1e3, width=40,
+                settle_s=args.settle_ms / 1e3 if name == "MLP step" else 0.0)
             for impl, c in checks.items():
                 if name == "MLP step" and "error" in c:
                     results[name][impl] = {"error": c["error"]}
@@ -427,6 +435,7 @@ def _phases_numpy(x: numpy.ndarray, y: numpy.ndarray,
                   params: list[numpy.ndarray]) -> dict[str, Callable[[], Any]]:
     """The NumPy floor cut into forward / forward+backward / update / step."""
     step = numpy_mlp(x, y, params)[0]
+    forward_backward = numpy_mlp(x, y, params, update=False)[0]
     w1, b1, w2, b2, w3, b3 = params
     rows = numpy.arange(len(y))
 
@@ -444,7 +453,8 @@ def _phases_numpy(x: numpy.ndarray, y: numpy.ndarray,
         for p, g in zip(params, grads):
             p -= lr * g
 
-    return {"forward": fwd, "update": update, "step": step}
+    return {"forward": fwd, "forward + backward": forward_backward, "update": update,
+            "step": step}
 
 
 def _phases_framework(x_np: numpy.ndarray, y_np: numpy.ndarray,
@@ -525,63 +535,111 @@ def _task_time(step: Callable[[], Any], steps: int) -> tuple[float, int]:
     return spent[0] / steps * 1e6, spent[1] // steps
 
 
-def profile(steps: int) -> int:
-    """Phase timings (framework vs NumPy), time inside tasks, and a cProfile of the step."""
-    x, y, params = mlp_data()
-    rounds = 9
-    print("## Machine\n")
-    info = machine_info(torch)
-    for key in ("date", "cpu", "cores", "numpy", "blas_threads", "framework",
-                "loadavg_before"):
-        print(f"- {key}: {info[key]}")
-    n = max(1, steps // 10)
+#: cProfile rows -> what they are, by file and function
+_CATEGORIES = [
+    ("NumPy (kernels, its Python wrappers)", lambda f, fn: "numpy" in f or "numpy" in fn),
+    ("task bodies (call the kernel, store the result)",
+     lambda f, fn: fn in ("forward", "run", "fn", "_set_result", "_buffers", "_relu", "<lambda>",
+                          "timed") or fn.startswith("_") and f.endswith("_elemwise.py")
+     and fn in ("_sigmoid", "_softsign", "_softrelu")),
+    ("engine (execute, push, worker, wait)",
+     lambda f, fn: f.endswith(("_engine.py", "threading.py")) or f.endswith("_base.py")
+     and fn in ("execute", "fail_now") or "lock" in fn or "'wait'" in fn),
+    ("autograd (tape, backward walk)",
+     lambda f, fn: "autograd" in f or f.endswith("_tape.py") or "contextlib" in f),
+    ("op front ends (dispatch, infer, new arrays, views, gradient formulas)",
+     lambda f, fn: "framework" in f),
+    ("other Python (builtins)", lambda f, fn: True),
+]
+
+
+def _categorise(stats: pstats.Stats, steps: int) -> list[tuple[str, float]]:
+    totals = {name: 0.0 for name, _ in _CATEGORIES}
+    for (f, _line, fn), row in stats.stats.items():  # type: ignore[attr-defined]
+        for name, match in _CATEGORIES:
+            if match(f, fn):
+                totals[name] += row[2]
+                break
+    return [(name, t / steps * 1e6) for name, t in totals.items()]
+
+
+def _time_phases(cases: list[tuple[str, str, Callable[[], Any]]], rounds: int,
+                 n: int) -> dict[tuple[str, str], list[float]]:
     samples: dict[tuple[str, str], list[float]] = {}
-    cases: list[tuple[str, str, Callable[[], Any]]] = []
-    for eng in ("NaiveEngine", "ThreadedEngine"):
-        framework.engine.set_engine_type(eng)
-        for phase, fn in _phases_framework(x, y, [p.copy() for p in params]).items():
-            cases.append((f"framework {eng}", phase, fn))
-    for phase, fn in _phases_numpy(x, y, [p.copy() for p in params]).items():
-        cases.append(("NumPy", phase, fn))
     for _ in range(rounds):
         for who, phase, fn in cases:
-            if who.startswith("framework"):
-                framework.engine.set_engine_type(who.split()[1])
+            use_engine(who)
             fn()
             gc.collect()
             t = time.perf_counter()
             for _ in range(n):
                 fn()
             samples.setdefault((who, phase), []).append((time.perf_counter() - t) / n * 1e6)
-    print(f"\n## Phases (µs per call; median and min of {rounds} interleaved samples of {n} "
-          f"calls)\n")
-    print("| implementation | phase | median µs | min µs |")
-    print("|---|---|---:|---:|")
-    for (who, phase), s in samples.items():
-        print(f"| {who} | {phase} | {statistics.median(s):,.0f} | {min(s):,.0f} |")
+    return samples
 
+
+def profile(steps: int) -> int:
+    """Where the framework MLP step goes: phase timings against NumPy's at the bench's size and
+    at a tiny size (where kernels cost nothing and what remains is framework overhead), time
+    inside engine tasks, and cProfile by category."""
+    print("## Machine\n")
+    info = machine_info(torch)
+    for key in ("date", "cpu", "cores", "numpy", "blas_threads", "framework",
+                "loadavg_before"):
+        print(f"- {key}: {info[key]}")
+    rounds = 9
+    tiny = ((8, 8, 8, 4), 4)
+    for sizes, batch in ((SIZES, BATCH), tiny):
+        x, y, params = mlp_data(sizes, batch)
+        cases: list[tuple[str, str, Callable[[], Any]]] = []
+        for eng in ("NaiveEngine", "ThreadedEngine"):
+            framework.engine.set_engine_type(eng)
+            for phase, fn in _phases_framework(x, y, [p.copy() for p in params]).items():
+                cases.append((f"framework {eng}", phase, fn))
+        for phase, fn in _phases_numpy(x, y, [p.copy() for p in params]).items():
+            cases.append(("NumPy", phase, fn))
+        n = max(1, steps // 10) if sizes == SIZES else steps
+        samples = _time_phases(cases, rounds, n)
+        print(f"\n## Phases, sizes {'-'.join(map(str, sizes))}, batch {batch} (µs per call; "
+              f"median and min of {rounds} interleaved samples of {n} calls)\n")
+        print("| implementation | phase | median µs | min µs |")
+        print("|---|---|---:|---:|")
+        for (who, phase), s in samples.items():
+            print(f"| {who} | {phase} | {statistics.median(s):,.1f} | {min(s):,.1f} |")
+
+    x, y, params = mlp_data()
     framework.engine.set_engine_type("NaiveEngine")
     phases = _phases_framework(x, y, [p.copy() for p in params])
-    print("\n## Inside tasks (NaiveEngine, np.dot style)\n")
+    print("\n## Inside engine tasks (NaiveEngine, np.dot style; small ops the operator fast "
+          "path computes are not tasks)\n")
     for phase in ("forward, recording", "forward + backward", "update", "step"):
-        us, tasks = _task_time(phases[phase], max(10, n))
-        print(f"- {phase}: {tasks} engine tasks, {us:,.0f} µs inside them (NumPy kernels and "
-              f"result stores) per call")
+        us, tasks = _task_time(phases[phase], max(10, steps // 10))
+        print(f"- {phase}: {tasks} tasks, {us:,.0f} µs inside them per call")
 
     for eng in ("NaiveEngine", "ThreadedEngine"):
         framework.engine.set_engine_type(eng)
         step = _phases_framework(x, y, [p.copy() for p in params])["step"]
         pr = cProfile.Profile()
+        t0 = time.perf_counter()
         pr.enable()
         for _ in range(steps):
             step()
         pr.disable()
+        wall = (time.perf_counter() - t0) / steps * 1e6
+        st = pstats.Stats(pr, stream=io.StringIO())
+        print(f"\n## cProfile, {eng}, {steps} steps ({wall:,.0f} µs per step under the "
+              f"profiler, which inflates Python code more than NumPy's)\n")
+        print("| category (tottime) | µs per step | share |")
+        print("|---|---:|---:|")
+        cats = _categorise(st, steps)
+        total = sum(t for _, t in cats) or 1.0
+        for name, t in cats:
+            print(f"| {name} | {t:,.0f} | {100 * t / total:.0f}% |")
         buf = io.StringIO()
-        st = pstats.Stats(pr, stream=buf)
-        st.sort_stats("tottime").print_stats(30)
-        print(f"\n## cProfile, {eng}, {steps} steps (tottime order; cProfile inflates Python "
-              f"overhead)\n\n```")
+        st.stream = buf  # type: ignore[attr-defined]
+        st.sort_stats("tottime").print_stats(20)
         text = buf.getvalue()
+        print("\n```")
         print(text[text.index("ncalls") - 3:].rstrip().replace(os.getcwd() + "/", ""))
         print("```")
     framework.engine.set_engine_type("ThreadedEngine")

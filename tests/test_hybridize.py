@@ -204,3 +204,57 @@ def test_hybrid_forward_1x_style():
     want = net(np.array([-1.0, 2.0, 3.0])).asnumpy()
     net.hybridize()
     assert net(np.array([-1.0, 2.0, 3.0])).asnumpy().tolist() == want.tolist() == [0, 4, 6]
+
+
+def test_static_alloc_never_reuses_outputs_held_by_the_caller():
+    net = Net()
+    net.initialize(mx.init.Normal(0.5))
+    xs = [_data(seed=i) for i in range(3)]
+    want = [net(x).asnumpy() for x in xs]
+    net.hybridize(static_alloc=True, static_shape=True)
+    held = [net(x) for x in xs * 2]  # trace, then replays
+    for _ in range(3):
+        net(xs[0])
+    for i, y in enumerate(held):
+        onp.testing.assert_array_equal(y.asnumpy(), want[i % 3])
+    bufs = [y._buf for y in held]
+    assert not any(onp.shares_memory(a, b) for i, a in enumerate(bufs) for b in bufs[i + 1:])
+
+
+def test_constants_written_or_returned_are_fresh_each_call():
+    class Consts(HybridBlock):
+        def forward(self, x):
+            acc = np.zeros(3)
+            acc += x  # in place into a constant
+            out = np.zeros((2, 3))
+            row = out[1]
+            row[:] = acc * 2  # through a view of a constant
+            return out, np.arange(4).reshape(2, 2)  # a constant returned as a view
+
+    net = Consts()
+    net.hybridize(static_alloc=True)
+    first = net(np.ones(3))
+    first[1][:] = -1  # the caller writes into an output
+    second = net(np.full((3,), 5.0))
+    third = net(np.ones(3))
+    assert first[0].asnumpy().tolist() == [[0, 0, 0], [2, 2, 2]]
+    assert second[0].asnumpy().tolist() == [[0, 0, 0], [10, 10, 10]]
+    assert third[0].asnumpy().tolist() == [[0, 0, 0], [2, 2, 2]]
+    assert second[1].asnumpy().tolist() == third[1].asnumpy().tolist() == [[0, 1], [2, 3]]
+
+
+def test_detach_and_same_device_copies_follow_the_input():
+    class Cut(HybridBlock):
+        def forward(self, x):
+            return x.as_in_context(x.device) * 2 + x.detach() + npx.stop_gradient(x)
+
+    net = Cut()
+    net.hybridize()
+    assert net(np.ones(2)).asnumpy().tolist() == [4.0, 4.0]
+    assert net(np.full((2,), 5.0)).asnumpy().tolist() == [20.0, 20.0]
+    x = np.ones(2)
+    x.attach_grad()
+    with autograd.record():
+        y = net(x)
+    y.backward()
+    assert x.grad.asnumpy().tolist() == [2.0, 2.0]  # only the as_in_context term

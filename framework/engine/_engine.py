@@ -149,6 +149,10 @@ class _Worker:
         self.pushed = 0
         self.done = 0
         self.waiters = 0
+        # the smallest ``done`` a waiter needs (0: unknown); finishing a task wakes the waiters
+        # only once ``done`` reaches it, not after every task: a thread woken for nothing
+        # competes for the GIL with the worker it waits for
+        self.wake_at = 0
         self.stopping = False
         self.thread = threading.Thread(target=self._loop, name=f"framework-engine-{key}",
                                        daemon=True)
@@ -157,11 +161,9 @@ class _Worker:
     def enqueue(self, task: _Task) -> int:
         with self.cond:
             while self.pushed - self.done >= self.max_inflight:
-                self.waiters += 1
-                try:
-                    self.cond.wait()
-                finally:
-                    self.waiters -= 1
+                # full: sleep until half of it has drained (a low-water mark), then push a
+                # batch, instead of waking to push one task after every task done
+                self._sleep_until(self.pushed - self.max_inflight // 2)
             self.pushed += 1
             task.seq = self.pushed
             self.queue.append(task)
@@ -183,11 +185,17 @@ class _Worker:
             raise FrameworkError("a task waited on its own device's queue (deadlock)")
         with self.cond:
             while self.done < seq:
-                self.waiters += 1
-                try:
-                    self.cond.wait()
-                finally:
-                    self.waiters -= 1
+                self._sleep_until(seq)
+
+    def _sleep_until(self, seq: int) -> None:
+        """Wait on the condition (held) to be woken once task ``seq`` is done, or earlier."""
+        self.waiters += 1
+        if not self.wake_at or seq < self.wake_at:
+            self.wake_at = seq
+        try:
+            self.cond.wait()
+        finally:
+            self.waiters -= 1
 
     def _loop(self) -> None:
         cond = self.cond
@@ -206,7 +214,8 @@ class _Worker:
             with cond:
                 queue.popleft()
                 self.done = task.seq
-                if self.waiters:
+                if self.waiters and self.done >= self.wake_at:
+                    self.wake_at = 0  # the woken waiters that still wait set it again
                     cond.notify_all()
 
 

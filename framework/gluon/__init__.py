@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from . import loss, metric, nn, parameter, utils
+from ._export import SymbolBlock
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
 from .trainer import Trainer
 
 __all__ = [
-    "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict",
+    "Block", "HybridBlock", "SymbolBlock", "Parameter", "Constant", "ParameterDict",
     "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer", "nn",
 ]

@@ -304,8 +304,9 @@ class Block:
     def load_parameters(self, filename: str, ctx: Any = None, allow_missing: bool = False,
                         ignore_extra: bool = False, cast_dtype: bool = False,
                         dtype_source: str = "current", device: Any = None) -> None:
-        """Load parameters saved by :meth:`save_parameters` (missing and unexpected names are
-        reported together)."""
+        """Load parameters saved by :meth:`save_parameters` or :meth:`export` (whose
+        ``arg:``/``aux:`` prefixes are dropped); missing and unexpected names are reported
+        together."""
         loaded = _load_file(filename)
         if isinstance(loaded, ndarray) or not isinstance(loaded, dict):
             raise ValueError(f"load_parameters: {filename!r} holds unnamed arrays, not "
@@ -324,6 +325,8 @@ class Block:
                      allow_missing: bool, ignore_extra: bool, cast_dtype: bool,
                      dtype_source: str) -> None:
         params = self.collect_params()
+        if any(k.startswith(("arg:", "aux:")) for k in arrays):  # a file written by export()
+            arrays = {k[4:]: v for k, v in arrays.items() if k.startswith(("arg:", "aux:"))}
         # files written with deduplicate=True hold a shared parameter once: fill in aliases
         by_id: dict[int, str] = {}
         for name, p in params.items():
@@ -507,7 +510,17 @@ class HybridBlock(Block):
 
     def hybridize(self, active: bool = True, static_alloc: bool = False,
                   static_shape: bool = False, **kwargs: Any) -> None:
-        """Mark the block for tracing (see ``framework.gluon._hybrid``)."""
+        """Mark the block for tracing (see ``framework.gluon._hybrid``): the first call with
+        each input signature runs ``forward`` and records its ops; later calls replay them.
+
+        ``static_alloc`` and ``static_shape`` (and MXNet's other keywords: ``inline_limit``,
+        ``forward_bulk_size``...) are accepted and kept in ``_flags`` but change nothing: no
+        buffer is reused between calls. MXNet plans the graph's memory once and reuses it; here
+        every replayed op keeps the array its NumPy/CuPy kernel returns as its output buffer
+        (no copy), so there is no allocation to save, while writing outputs into buffers kept
+        from an earlier call would add a copy per output and could overwrite arrays the caller
+        still holds. Every call returns new output arrays, never aliases of earlier outputs.
+        A new input shape is traced as a new signature whatever ``static_shape`` says."""
         object.__setattr__(self, "_active", bool(active))
         object.__setattr__(self, "_flags", dict(static_alloc=static_alloc,
                                                 static_shape=static_shape, **kwargs))

@@ -317,7 +317,7 @@ class ndarray(BaseArray):
 
     def detach(self) -> ndarray:
         """The same data, cut from the autograd graph."""
-        return self._view(self._alloc_buffer())  # type: ignore[return-value]
+        return _shape.detach(self)  # type: ignore[return-value]
 
     # -- conversions ----------------------------------------------------------------------
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
@@ -660,6 +660,8 @@ class ndarray(BaseArray):
         _guard_write(self)
         if isinstance(o, numpy.ndarray):
             return _not_array(name, o)
+        if _elemwise.binary_inplace(name, self, o):  # computed into self's buffer
+            return self
         res = binary(name, self, o)
         if res._shape != self._shape:
             raise ValueError(f"non-broadcastable output operand with shape {self._shape} "

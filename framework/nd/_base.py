@@ -211,6 +211,8 @@ def execute(name: str, fn: Callable[[], Any], inputs: Sequence[BaseArray],
     engine = _eng._engine
     reads = [x._var for x in inputs]
     writes = [x._var for x in outputs]
+    if mutated and STATE.trace is not None:
+        STATE.trace.before_write(mutated)  # hybridize keeps constants' original values
     for m in mutated:
         writes.append(m._var)
     if engine.naive:

@@ -427,6 +427,44 @@ def _assign_out(name: str, out: BaseArray, res: BaseArray) -> BaseArray:
     return out
 
 
+#: in-place ops computed straight into the target's buffer by :func:`binary_inplace`
+_INPLACE = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+            "true_divide": "true_divide"}
+
+
+def binary_inplace(name: str, out: BaseArray, o: Any) -> bool:
+    """``out <op>= o`` as one task writing ``out``'s buffer (``xp.<op>(out, o, out=out)``), for
+    the case where that is exactly ``binary()`` then ``_assign_out()``: not recording, a
+    floating ``out``, and ``o`` a Python number or an array of ``out``'s dtype and device whose
+    shape broadcasts to ``out``'s. Saves the result's allocation and the copy. Returns False
+    (having done nothing) otherwise."""
+    if STATE.recording or name not in _INPLACE or out._dtype.kind != "f":
+        return False
+    if isinstance(o, BaseArray):
+        if (o._dtype != out._dtype or o._device != out._device
+                or (o._shape != out._shape and not _broadcasts_to(o._shape, out._shape))):
+            return False
+        inputs: tuple[BaseArray, ...] = (o,)
+    elif type(o) is float or type(o) is int:
+        inputs = ()
+    else:
+        return False
+    fn = getattr(out._device.xp, _INPLACE[name])
+
+    def run() -> None:
+        b = _buf(out)
+        fn(b, _buf(o) if inputs else o, out=b)
+
+    execute(name, run, inputs, (), mutated=(out,))
+    return True
+
+
+def _broadcasts_to(s: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether an array of shape ``s`` broadcasts to exactly ``shape``."""
+    return len(s) <= len(shape) and all(d == 1 or d == t
+                                         for d, t in zip(reversed(s), reversed(shape)))
+
+
 class _Assign(Op):
     """Records writing a result into an existing array (``out=``, ``x += y``); inputs are
     ``(result, target)``."""
@@ -625,20 +663,30 @@ def _wrap_result(a: Any, r: Any) -> Any:
     return res
 
 
+def _record_operator(bop: BinaryOp, reverse: bool, a: Any, b: Any, bb: Any, res: Any) -> None:
+    """Record ``make_operator``'s result as :func:`binary` would have."""
+    if bb is b:  # a Python number
+        _record(BinaryScalarOp(bop.name, b, reverse), (a,), (res,))
+    else:
+        _record(bop, (b, a) if reverse else (a, b), (res,))
+
+
 def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any, Any], Any]:
     """The function behind ``a <op> b`` for ndarray's operator methods.
 
     The common case (two CPU arrays of one shape and dtype, or a float array and a Python
-    number; small; nothing queued; not recording) computes right here with one NumPy call.
-    It is the same computation ``binary`` would run inline, minus the dispatch: a small op
-    costs about what PyTorch's eager op does. Everything else goes through :func:`binary`.
+    number; small; nothing queued) computes right here with one NumPy call, and records itself
+    as ``binary`` would while autograd records. It is the same computation ``binary`` would
+    run inline, minus the dispatch: a small op costs about what PyTorch's eager op does.
+    Everything else goes through :func:`binary`.
     ``kinds`` are the dtype kinds for which NumPy's result dtype equals MXNet's here.
     """
     ufunc = getattr(numpy, "true_divide" if name == "divide" else name)
+    bop = _BINARY_OPS[name]
 
     def op(a: Any, b: Any) -> Any:
         ab = a._buf
-        if ab.__class__ is _NP_NDARRAY and not STATE.recording:
+        if ab.__class__ is _NP_NDARRAY:
             bc = b.__class__
             if bc is a.__class__:
                 bb = b._buf
@@ -653,7 +701,10 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
             engine = _eng._engine
             if bb is not None and ab.size <= _INLINE and a._var.err is None:
                 if engine.naive:
-                    return _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                    res = _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                    if STATE.recording:
+                        _record_operator(bop, reverse, a, b, bb, res)
+                    return res
                 lock = engine.lock  # type: ignore[attr-defined]
                 lock.acquire()
                 try:
@@ -661,7 +712,10 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                         if w.pushed != w.done:
                             break
                     else:
-                        return _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                        res = _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
+                        if STATE.recording:
+                            _record_operator(bop, reverse, a, b, bb, res)
+                        return res
                 finally:
                     lock.release()
         return binary(name, b, a) if reverse else binary(name, a, b)

@@ -389,7 +389,7 @@ class Pick(Op):
         if data._dtype.kind != "f":
             return [None, None]
         ax, n = self.ax, data._shape[self.ax]
-        idx = _shape.astype(index, numpy.int64)
+        idx = _shape.astype(index, numpy.int64, copy=False)
         idx = _shape.clip(idx, 0, n - 1) if self.mode == "clip" else _elemwise.binary(
             "mod", idx, n)
         kept = data._shape[:ax] + (1,) + data._shape[ax + 1:]

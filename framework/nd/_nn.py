@@ -26,7 +26,7 @@ from ._op import Op, apply, register
 from ._random import sample
 from ._reduce import normalize_axis, reduce
 from ._shape import astype, reshape, transpose
-from ._tape import STATE
+from ._tape import STATE, requires_grad
 
 __all__ = [
     "ACTIVATIONS", "LEAKY_ACTIVATIONS", "Activation", "LeakyReLU", "LengthMask",
@@ -110,6 +110,8 @@ class Activation(Op):
             return [None]
         act = self.act
         if act == "relu":
+            if g._dtype == x._dtype:  # g where x > 0: the bool mask needs no cast to x's dtype
+                return [mul(g, binary("greater", x, 0))]
             d = _positive(x)
         elif act == "sigmoid":
             d = mul(y, binary("subtract", 1.0, y))
@@ -371,11 +373,18 @@ class FullyConnected(Op):
         x, w = inputs[0], inputs[1]
         (g,) = out_grads
         g2 = reshape(g, (-1, self.h))
-        gx = reshape(dot(g2, w), x._shape)
-        gw = dot(transpose(g2), reshape(x, (-1, self.k)))
-        grads = [cast_like(gx, x) if x._dtype.kind == "f" else None, cast_like(gw, w)]
+        # only the gradients an input needs (x is often the data batch: its product with w is
+        # the largest of the three); all of them when none takes part (backward called directly)
+        every = not any(requires_grad(t) for t in inputs)
+        grads = [None, None]
+        if x._dtype.kind == "f" and (every or requires_grad(x)):
+            grads[0] = cast_like(reshape(dot(g2, w), x._shape), x)
+        if every or requires_grad(w):
+            grads[1] = cast_like(dot(transpose(g2), reshape(x, (-1, self.k))), w)
         if len(inputs) == 3:
-            grads.append(cast_like(reduce("sum", g2, axis=0), inputs[2]))
+            b = inputs[2]
+            grads.append(cast_like(reduce("sum", g2, axis=0), b)
+                         if every or requires_grad(b) else None)
         return grads
 
 

@@ -305,8 +305,20 @@ def update_running_stats(rmean: BaseArray, rvar: BaseArray, mean: BaseArray, var
     execute("batch_norm(running stats)", run, (mean, var), (), mutated=(rmean, rvar))
     trace = STATE.trace
     if trace is not None:  # a hybridized graph repeats the update on every call
-        trace.add(None, (rmean, rvar, mean, var), (),
-                  lambda ins: update_running_stats(*ins, momentum))
+        trace.add(_RunningStats(m), (rmean, rvar, mean, var), (), None)
+
+
+@register("_batch_norm_running_stats")
+class _RunningStats(Op):
+    """The running-statistics update as a step of a hybridized graph (a side effect with no
+    outputs and no gradient; inputs ``(running_mean, running_var, mean, var)``)."""
+
+    def __init__(self, momentum: float) -> None:
+        self.momentum = momentum
+
+    def replay(self, inputs: Any) -> Any:
+        update_running_stats(*inputs, self.momentum)
+        return ()
 
 
 # -- front ends ---------------------------------------------------------------------------------

@@ -362,8 +362,18 @@ def slice_(x: BaseArray, begin: Any, end: Any, step: Any = None) -> BaseArray:
 def _slice_copy(x: BaseArray, key: tuple[slice, ...], name: str) -> BaseArray:
     """``x[key]`` (slices only) in new memory; its gradient puts ``g`` back into zeros."""
     shape = _sliced_shape(x._shape, key)
-    return apply(_Copy(name, shape, lambda xp, b: b[key],
-                       lambda g, x_: apply(_SliceGrad(key, x_._shape), (g,))), (x,))
+    return apply(_SliceCopy(name, shape, "slice", (key,)), (x,))
+
+
+@register("_npx_slice_copy")
+class _SliceCopy(_Copy):
+    """``x[key]`` in new memory (``args == (key,)``)."""
+
+    def make(self, xp: Any, b: Any) -> Any:
+        return b[self.args[0]]
+
+    def grad(self, g: BaseArray, x: BaseArray) -> BaseArray:
+        return apply(_SliceGrad(self.args[0], x._shape), (g,))  # type: ignore[no-any-return]
 
 
 @register("_npx_slice_grad")

@@ -15,6 +15,9 @@ instantiated per call; stateless elementwise ops are singletons built from table
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -25,9 +28,12 @@ from ..device import Device
 from ._base import BaseArray, array_class, execute
 from ._tape import STATE, record
 
-__all__ = ["Op", "REGISTRY", "register", "apply", "common_device", "get_op"]
+__all__ = ["Op", "REGISTRY", "register", "apply", "common_device", "get_op", "op_from_json",
+           "OpSerializationError"]
 
 REGISTRY: dict[str, type[Op] | Op] = {}
+#: every Op subclass by ``module:qualname``: how ``op_from_json`` finds unregistered classes
+_CLASSES: dict[str, type[Op]] = {}
 
 Spec = tuple[tuple[int, ...], numpy.dtype]
 
@@ -54,6 +60,28 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _CLASSES[f"{cls.__module__}:{cls.__qualname__}"] = cls
+
+    # -- serialisation (``HybridBlock.export``) -------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """``{"op": key, "attrs": {...}}`` with JSON-able attributes; :func:`op_from_json`
+        rebuilds the op. ``key`` is the registry name (a registered singleton keeps no
+        attributes), or ``module:qualname`` for an unregistered class. The default encodes every
+        instance attribute (see :func:`encode_attr`); ops holding callables override it."""
+        key = json_key(self)
+        if REGISTRY.get(key) is self:
+            return {"op": key, "attrs": {}}
+        return {"op": key, "attrs": {k: encode_attr(v, self, k) for k, v in vars(self).items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], device: Device | None = None) -> Op:
+        """The op :meth:`to_json` described (``device``: where the graph will run)."""
+        op = cls.__new__(cls)
+        op.__dict__.update({k: decode_attr(v) for k, v in data.get("attrs", {}).items()})
+        return op
 
 
 def register(name: str) -> Callable[[Any], Any]:
@@ -128,3 +156,152 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
                 return apply(op, ins, device, cls, mutated)
         record(op, inputs, outs, replay)
     return outs[0] if op.nout == 1 and len(outs) == 1 else tuple(outs)
+
+
+# -- serialisation helpers ------------------------------------------------------------------------
+
+class OpSerializationError(FrameworkError, TypeError):
+    """An op attribute that cannot be written to (or read from) a graph file."""
+
+
+#: numpy arrays up to this many elements may be op attributes in a graph file
+MAX_INLINE_ARRAY = 1 << 16
+
+
+def json_key(op: Op) -> str:
+    """The name ``op`` is written under: the registry name of the op (a registered instance)
+    or of its class, else ``module:qualname``."""
+    name = getattr(op, "name", None)
+    if isinstance(name, str) and REGISTRY.get(name) is op:
+        return name
+    cls = type(op)
+    found = None
+    for key, obj in REGISTRY.items():
+        if obj is op:
+            return key
+        if obj is cls and found is None:
+            found = key
+    return found if found is not None else f"{cls.__module__}:{cls.__qualname__}"
+
+
+def encode_attr(value: Any, op: Any = None, attr: str = "?") -> Any:
+    """``value`` as JSON-able data (tuples, slices, dtypes, NumPy scalars and small arrays are
+    tagged so that :func:`decode_attr` restores them exactly); OpSerializationError naming
+    ``op`` and ``attr`` for anything else (callables, arrays of the framework, objects)."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
+        return {"__npscalar__": encode_attr(value.item()), "dtype": str(value.dtype)}
+    if isinstance(value, (bool, int, str)):  # subclasses (IntEnum...) as the plain type
+        return bool(value) if isinstance(value, bool) else \
+            int(value) if isinstance(value, int) else str(value)
+    if isinstance(value, float):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": repr(float(value))}
+    if isinstance(value, complex):
+        return {"__complex__": [encode_attr(value.real), encode_attr(value.imag)]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_attr(v, op, attr) for v in value]}
+    if isinstance(value, list):
+        return [encode_attr(v, op, attr) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: encode_attr(v, op, attr) for k, v in value.items()}}
+    if isinstance(value, slice):
+        return {"__slice__": [encode_attr(v, op, attr)
+                              for v in (value.start, value.stop, value.step)]}
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, numpy.dtype) and value.fields is None:
+        return {"__dtype__": value.str if value.kind == "V" else str(value)}
+    if isinstance(value, type) and issubclass(value, numpy.generic):
+        return {"__dtype_type__": numpy.dtype(value).name}
+    if isinstance(value, numpy.ndarray) and value.dtype.kind in "biufc" and \
+            value.size <= MAX_INLINE_ARRAY:
+        return {"__ndarray__": encode_attr(value.tolist()), "dtype": str(value.dtype),
+                "shape": list(value.shape)}
+    if isinstance(value, Op):
+        return {"__op__": value.to_json()}
+    if isinstance(value, Device):
+        return {"__device__": str(value)}
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.startswith("framework."):
+        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: encode_attr(getattr(value, f.name), op, attr)
+                           for f in dataclasses.fields(value)}}
+    what = getattr(op, "name", type(op).__name__) if op is not None else "?"
+    raise OpSerializationError(
+        f"operator {what!r} ({type(op).__name__}): attribute {attr!r} holds a "
+        f"{type(value).__name__} ({_short(value)}), which cannot be written to a graph file; "
+        "give the op a to_json()/from_json() that stores plain values")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def decode_attr(data: Any) -> Any:
+    """Inverse of :func:`encode_attr`."""
+    if isinstance(data, list):
+        return [decode_attr(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__tuple__" in data:
+        return tuple(decode_attr(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {k: decode_attr(v) for k, v in data["__dict__"].items()}
+    if "__slice__" in data:
+        return slice(*(decode_attr(v) for v in data["__slice__"]))
+    if "__ellipsis__" in data:
+        return Ellipsis
+    if "__float__" in data:
+        return float(data["__float__"])
+    if "__complex__" in data:
+        re_, im = (decode_attr(v) for v in data["__complex__"])
+        return complex(re_, im)
+    if "__dtype__" in data:
+        return numpy.dtype(data["__dtype__"])
+    if "__dtype_type__" in data:
+        return numpy.dtype(data["__dtype_type__"]).type
+    if "__npscalar__" in data:
+        return numpy.dtype(data["dtype"]).type(decode_attr(data["__npscalar__"]))
+    if "__ndarray__" in data:
+        return numpy.array(decode_attr(data["__ndarray__"]), dtype=data["dtype"]).reshape(
+            data["shape"])
+    if "__op__" in data:
+        return op_from_json(data["__op__"])
+    if "__device__" in data:
+        from ..device import resolve
+
+        return resolve(data["__device__"])
+    if "__dataclass__" in data:
+        return _dataclass(data["__dataclass__"])(
+            **{k: decode_attr(v) for k, v in data["fields"].items()})
+    raise OpSerializationError(f"unknown tagged value in a graph file: {_short(data)}")
+
+
+def _dataclass(key: str) -> Any:
+    """A dataclass of an already imported framework module (nothing is imported)."""
+    module, _, qualname = key.partition(":")
+    obj: Any = sys.modules.get(module) if module.startswith("framework.") else None
+    for part in qualname.split(".") if obj is not None else ():
+        obj = getattr(obj, part, None)
+    if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
+        raise OpSerializationError(f"unknown value type {key!r} in a graph file")
+    return obj
+
+
+def op_from_json(data: dict[str, Any], device: Device | None = None) -> Op:
+    """The op described by ``data`` (what :meth:`Op.to_json` returned)."""
+    if not isinstance(data, dict) or not isinstance(data.get("op"), str):
+        raise OpSerializationError(f"an operator must be written as {{'op': name, 'attrs': "
+                                   f"{{...}}}}, got {_short(data)}")
+    key = data["op"]
+    obj: Any = REGISTRY.get(key)
+    if obj is None:
+        obj = _CLASSES.get(key)
+    if obj is None:
+        raise OpSerializationError(f"no operator named {key!r} in this version of framework")
+    if isinstance(obj, Op):
+        return obj
+    return obj.from_json(data, device)  # type: ignore[no-any-return]

@@ -36,7 +36,7 @@ from ._array import _guard_write
 from ._base import BaseArray, broadcast_shapes, execute
 from ._create import array as _array
 from ._create import to_device
-from ._op import Op, apply, register
+from ._op import Op, apply, encode_attr, json_key, register
 
 __all__ = [
     "seed", "sample", "DISTRIBUTIONS", "randint", "choice", "shuffle", "permutation",
@@ -251,6 +251,28 @@ class _RandomOp(Op):
 
         execute(self.name, run, (), (out,))
         return out
+
+    def replay(self, inputs: Sequence[BaseArray]) -> Any:
+        """Draw again (an op rebuilt from a graph file: on its generator's device)."""
+        st = self.state
+        mutated = (inputs[0], st.token) if isinstance(self, Shuffle) else (st.token,)
+        return apply(self, inputs, device=st.device, mutated=mutated)
+
+    def to_json(self) -> dict[str, Any]:
+        """The attributes without the generator state: the device names it instead."""
+        attrs = {k: encode_attr(v, self, k) for k, v in vars(self).items()
+                 if k not in ("state", "bad")}
+        attrs["device"] = str(self.state.device)
+        return {"op": json_key(self), "attrs": attrs}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], device: Device | None = None) -> Op:
+        attrs = dict(data.get("attrs", {}))
+        dev = device if device is not None else resolve(attrs.pop("device", None))
+        attrs.pop("device", None)
+        op = super().from_json({"attrs": attrs})
+        op.state = generator_state(dev)  # type: ignore[attr-defined]
+        return op
 
 
 def _out_shape(op: str, shapes: Sequence[Shape], size: Shape | None,

@@ -61,15 +61,39 @@ def infer_reshape(size: int, old: Shape, new: Shape) -> Shape:
 
 
 class _Copy(Op):
-    """Materialise ``make(buf)`` (a view expression) into new memory; ``grad(g, x)`` maps the
-    output gradient back to the input."""
+    """Materialise ``make(xp, buf)`` (a view expression of kind ``kind`` with ``args``: reshape,
+    flatten, copy, broadcast_to, flip) into new memory; ``grad(g, x)`` maps the output gradient
+    back to the input. Plain attributes only, so the op can be written to a graph file."""
 
-    def __init__(self, name: str, shape: Shape, make: Any, grad: Any, dtype: Any = None) -> None:
+    def __init__(self, name: str, shape: Shape, kind: str, args: tuple[Any, ...] = (),
+                 dtype: Any = None) -> None:
         self.name = name  # type: ignore[misc]
         self.shape = shape
-        self.make = make
-        self.grad = grad
+        self.kind = kind
+        self.args = args
         self.dtype = dtype
+
+    def make(self, xp: Any, b: Any) -> Any:
+        kind, args = self.kind, self.args
+        if kind == "reshape":
+            return b.reshape(args[0])
+        if kind == "flatten":
+            return b.reshape(-1)
+        if kind == "broadcast_to":
+            return xp.broadcast_to(b, args[0])
+        if kind == "flip":
+            return xp.flip(b, axis=args[0])
+        return b  # copy
+
+    def grad(self, g: BaseArray, x: BaseArray) -> BaseArray:
+        kind = self.kind
+        if kind in ("reshape", "flatten"):
+            return _reshape_back(g, x)
+        if kind == "broadcast_to":
+            return _unbroadcast(g, x)
+        if kind == "flip":
+            return flip(g, self.args[0] if x.ndim else None)
+        return g  # copy
 
     def infer(self, x: BaseArray) -> list[tuple[Shape, numpy.dtype]]:
         return [(self.shape, self.dtype or x._dtype)]
@@ -89,12 +113,27 @@ register("_copy_view")(_Copy)
 
 class _ViewOp(Op):
     """Stands for a view (reshape, transpose...) in the autograd graph; the view itself was
-    made without running anything."""
+    made without running anything. ``kind`` ('reshape', 'transpose', 'swapaxes') and ``args``
+    say how to make it again (``again``) and how its gradient maps back (``grad``)."""
 
-    def __init__(self, name: str, grad: Any, again: Any) -> None:
+    def __init__(self, name: str, kind: str, args: tuple[Any, ...]) -> None:
         self.name = name  # type: ignore[misc]
-        self.grad = grad
-        self.again = again
+        self.kind = kind
+        self.args = args
+
+    def again(self, y: BaseArray) -> BaseArray:
+        if self.kind == "transpose":
+            return transpose(y, self.args[0])
+        if self.kind == "swapaxes":
+            return swapaxes(y, *self.args)
+        return reshape(y, self.args[0])
+
+    def grad(self, g: BaseArray, x: BaseArray) -> BaseArray:
+        if self.kind == "transpose":
+            return transpose(g, tuple(int(i) for i in numpy.argsort(self.args[0])))
+        if self.kind == "swapaxes":
+            return swapaxes(g, *self.args)
+        return g if g._shape == x._shape else reshape(g, x._shape)
 
     def replay(self, inputs: Any) -> Any:
         return self.again(inputs[0])
@@ -109,12 +148,31 @@ class _ViewOp(Op):
 register("_view")(_ViewOp)
 
 
-def view_of(x: BaseArray, buf: Any, name: str, grad: Any, again: Any) -> BaseArray:
-    """A view of ``x`` over ``buf`` (a view of x's buffer), recorded for autograd;
-    ``again(y)`` makes the same view of another array (replaying a hybridized graph)."""
+def view_of(x: BaseArray, buf: Any, name: str, kind: str, *args: Any) -> BaseArray:
+    """A view of ``x`` over ``buf`` (a view of x's buffer), recorded for autograd as a
+    :class:`_ViewOp` of ``kind`` with ``args`` (``reshape(shape)``, ``transpose(perm)``,
+    ``swapaxes(a, b)``), which also makes the same view of another array (replay)."""
     out = x._view(buf)
     if STATE.recording:
-        record(_ViewOp(name, grad, again), (x,), (out,))
+        record(_ViewOp(name, kind, args), (x,), (out,))
+    return out
+
+
+@register("_detach")
+class _Detach(Op):
+    """``detach``/``stop_gradient`` as a step of a hybridized graph: a view of the input that
+    autograd never records (so replaying it cuts the gradient too)."""
+
+    def replay(self, inputs: Any) -> Any:
+        return detach(inputs[0])
+
+
+def detach(x: BaseArray) -> BaseArray:
+    """A view of ``x`` cut from the autograd graph (traced by hybridize, never recorded)."""
+    out = x._view(x._alloc_buffer())
+    trace = STATE.trace
+    if trace is not None:
+        trace.add(_Detach(), (x,), (out,), None)
     return out
 
 
@@ -131,8 +189,8 @@ def _view_or_copy(x: BaseArray, name: str, shape: Shape, make: Any) -> BaseArray
     except ValueError:
         v = None
     if v is not None:
-        return view_of(x, v, name, _reshape_back, lambda y: reshape(y, shape))
-    return apply(_Copy(name, shape, lambda xp_, b: make(xp_, b, False), _reshape_back), (x,))
+        return view_of(x, v, name, "reshape", shape)
+    return apply(_Copy(name, shape, "reshape", (shape,)), (x,))
 
 
 def reshape(x: BaseArray, shape: Any, order: str = "C") -> BaseArray:
@@ -141,8 +199,7 @@ def reshape(x: BaseArray, shape: Any, order: str = "C") -> BaseArray:
         raise NotImplementedError(f"reshape: order={order!r} is not supported (only 'C')")
     new = infer_reshape(x.size, x._shape, _norm_shape(shape, "reshape"))
     if new == x._shape:
-        return view_of(x, x._alloc_buffer(), "reshape", lambda g, _x: g,
-                       lambda y: reshape(y, new))
+        return view_of(x, x._alloc_buffer(), "reshape", "reshape", new)
 
     def make(xp: Any, b: Any, view: bool) -> Any:
         if view:
@@ -165,16 +222,13 @@ def transpose(x: BaseArray, axes: Any = None) -> BaseArray:
             raise ValueError(f"transpose: axes {tuple(axes)} don't match array of shape "
                              f"{x._shape}")
         perm = tuple(a % x.ndim for a in perm)
-    inverse = tuple(int(i) for i in numpy.argsort(perm))
-    return view_of(x, x._alloc_buffer().transpose(perm), "transpose",
-                   lambda g, _x: transpose(g, inverse), lambda y: transpose(y, perm))
+    return view_of(x, x._alloc_buffer().transpose(perm), "transpose", "transpose", perm)
 
 
 def swapaxes(x: BaseArray, axis1: int, axis2: int) -> BaseArray:
     (a,) = normalize_axis(axis1, x.ndim, "swapaxes", False)
     (b,) = normalize_axis(axis2, x.ndim, "swapaxes", False)
-    return view_of(x, x._alloc_buffer().swapaxes(a, b), "swapaxes",
-                   lambda g, _x: swapaxes(g, a, b), lambda y: swapaxes(y, a, b))
+    return view_of(x, x._alloc_buffer().swapaxes(a, b), "swapaxes", "swapaxes", a, b)
 
 
 def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
@@ -183,8 +237,7 @@ def expand_dims(x: BaseArray, axis: Any) -> BaseArray:
     norm = normalize_axis(tuple(axes), nd, "expand_dims")
     it = iter(x._shape)
     shape = tuple(1 if i in norm else next(it) for i in range(nd))
-    return view_of(x, x._alloc_buffer().reshape(shape), "expand_dims", _reshape_back,
-                   lambda y: reshape(y, shape))
+    return view_of(x, x._alloc_buffer().reshape(shape), "expand_dims", "reshape", shape)
 
 
 def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
@@ -197,8 +250,7 @@ def squeeze(x: BaseArray, axis: Any = None) -> BaseArray:
                 raise ShapeError(f"squeeze: cannot select an axis to squeeze out which has "
                                  f"size not equal to one (axis {a} of shape {x._shape})")
         shape = tuple(d for i, d in enumerate(x._shape) if i not in axes)
-    return view_of(x, x._alloc_buffer().reshape(shape), "squeeze", _reshape_back,
-                   lambda y: reshape(y, shape))
+    return view_of(x, x._alloc_buffer().reshape(shape), "squeeze", "reshape", shape)
 
 
 def ravel(x: BaseArray) -> BaseArray:
@@ -207,11 +259,11 @@ def ravel(x: BaseArray) -> BaseArray:
 
 def flatten(x: BaseArray) -> BaseArray:
     """A 1-D copy (never a view, as NumPy's ``flatten``)."""
-    return apply(_Copy("flatten", (x.size,), lambda xp, b: b.reshape(-1), _reshape_back), (x,))
+    return apply(_Copy("flatten", (x.size,), "flatten"), (x,))
 
 
 def copy(x: BaseArray) -> BaseArray:
-    return apply(_Copy("copy", x._shape, lambda xp, b: b, lambda g, _x: g), (x,))
+    return apply(_Copy("copy", x._shape, "copy"), (x,))
 
 
 @register("astype")
@@ -249,8 +301,7 @@ def broadcast_to(x: BaseArray, shape: Any) -> BaseArray:
     for d_in, d_out in zip(x._shape[::-1], shape[::-1]):
         if d_in != d_out and d_in != 1:
             raise ShapeError(f"broadcast_to: cannot broadcast shape {x._shape} to {shape}")
-    return apply(_Copy("broadcast_to", shape, lambda xp, b: xp.broadcast_to(b, shape),
-                       lambda g, x_: _unbroadcast(g, x_)), (x,))
+    return apply(_Copy("broadcast_to", shape, "broadcast_to", (shape,)), (x,))
 
 
 @register("repeat")
@@ -330,8 +381,7 @@ def flip(x: BaseArray, axis: Any = None) -> BaseArray:
     if x.ndim == 0 and axis is not None:  # as NumPy: a 0-d array has no axis to flip
         raise numpy.exceptions.AxisError(f"flip: axis {axis!r} is out of bounds for a 0-d array")
     axes = normalize_axis(axis, x.ndim, "flip")
-    return apply(_Copy("flip", x._shape, lambda xp, b: xp.flip(b, axis=axes),
-                       lambda g, _x: flip(g, axes if x.ndim else None)), (x,))
+    return apply(_Copy("flip", x._shape, "flip", (axes,)), (x,))
 
 
 @register("diag")

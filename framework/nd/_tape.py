@@ -40,14 +40,46 @@ class Trace:
 
     Each entry is ``(op, inputs, outputs, replay)``; ``replay(inputs)`` re-applies the op to new
     inputs (default: ``op.replay``). Entries keep their arrays alive, so ``id()`` stays unique.
+
+    ``pristine`` maps ``id(array)`` of a constant (an array the forward made without an op,
+    such as ``np.zeros``) to a copy of it taken just before the trace first wrote into it (or
+    into a view of it), so that replays start from the constant's original value; arrays whose
+    ids are in ``exclude`` (the call's inputs, the parameters) are never copied.
     """
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self.entries: list[tuple[Any, tuple[Any, ...], tuple[Any, ...], Any]] = []
+        self.exclude: set[int] = set()
+        self.pristine: dict[int, Any] = {}
+        self._root: dict[int, Any] = {}  # id(view output) -> the array it is a view of
+        self._produced: set[int] = set()
 
     def add(self, op: Any, inputs: Sequence[Any], outputs: Sequence[Any], replay: Any) -> None:
         self.entries.append((op, tuple(inputs), tuple(outputs), replay))
+        if inputs and outputs and outputs[0]._var is inputs[0]._var:  # a view (or in place)
+            x = inputs[0]
+            self._root.setdefault(id(outputs[0]), self._root.get(id(x), x))
+        for o in outputs:
+            if id(o) not in self._root and not any(o is x for x in inputs):
+                self._produced.add(id(o))
+
+    def before_write(self, arrays: Sequence[Any]) -> None:
+        """Called before a task writes ``arrays`` in place: keep a pristine copy of each one
+        that is (a view of) a constant."""
+        for a in arrays:
+            root = self._root.get(id(a), a)
+            key = id(root)
+            if key in self.pristine or key in self.exclude or key in self._produced or \
+                    not hasattr(root, "copy"):
+                continue
+            prev, STATE.trace = STATE.trace, None
+            grad, STATE.grad = STATE.grad, False
+            rec, STATE.recording = STATE.recording, False
+            try:
+                self.pristine[key] = root.copy()  # ordered before the write on the engine
+            finally:
+                STATE.trace, STATE.grad, STATE.recording = prev, grad, rec
 
 
 def set_trace(trace: Trace | None) -> Trace | None:

@@ -3,6 +3,7 @@ normalisation, dropout, embedding and activation blocks."""
 
 from __future__ import annotations
 
+from .._export import SymbolBlock
 from ..block import Block, HybridBlock
 from .activations import ELU, GELU, SELU, Activation, LeakyReLU, PReLU, SiLU, Swish
 from .basic_layers import (
@@ -45,7 +46,7 @@ from .conv_layers import (
 )
 
 __all__ = [
-    "Block", "HybridBlock",
+    "Block", "HybridBlock", "SymbolBlock",
     # containers
     "Sequential", "HybridSequential", "Concatenate", "HybridConcatenate", "Identity",
     # basic layers

@@ -1,0 +1,812 @@
+"""Gluon training steps and batch-1 inference against PyTorch and hand-written NumPy (CPU), in one
+run.
+
+Run from the repository root::
+
+    python bench/gluon.py [--repeat 7] [--target-ms 150] [--json out.json]
+                          [--torch-threads N] [--blas-threads N] [--no-torch] [--only W]
+    python bench/gluon.py --profile [--steps 200]    # where the hybridized MLP's time goes
+
+Workloads, float32, every implementation starting from the same weights:
+
+- ``MLP train (batch 128)``: one training step of a 784-256-128-10 perceptron (ReLU), batch 128:
+  forward, softmax cross-entropy, backward, SGD update (lr 0.01, no momentum).
+- ``LeNet train (batch 64)``: the same for ``Conv(6, 5)-relu-MaxPool(2)-Conv(16, 5)-relu-
+  MaxPool(2)-Dense(120)-relu-Dense(84)-relu-Dense(10)`` on ``(64, 1, 28, 28)`` input.
+- ``MLP infer (batch 1)``: the MLP's forward on one ``(1, 784)`` sample, autograd off; the time
+  until the output is ready (framework loops call ``out.wait_to_read()`` every iteration).
+
+Implementations:
+
+- ``framework imperative`` / ``framework hybridized``, each with the ``ThreadedEngine`` and the
+  ``NaiveEngine``: ``gluon.nn.HybridSequential`` of ``Dense``/``Conv2D``/``MaxPool2D`` layers
+  (``activation='relu'``), ``gluon.loss.SoftmaxCrossEntropyLoss``, ``gluon.Trainer`` with
+  ``'sgd'``; the step is ``with autograd.record(): loss = loss_fn(net(x), y)``,
+  ``loss.backward()``, ``trainer.step(batch)``. *hybridized* calls ``hybridize()`` on the network
+  and on the loss.
+- ``PyTorch``: ``nn.Sequential`` of ``nn.Linear``/``nn.Conv2d``/``nn.MaxPool2d``/``nn.ReLU``,
+  ``nn.CrossEntropyLoss``, ``torch.optim.SGD``; ``zero_grad()``, forward, ``backward()``,
+  ``step()``. Inference runs eager under ``torch.no_grad()``.
+- ``NumPy``: the same math written by hand (MXNet-style explicit forward, backward and update;
+  the convolutions as im2col + GEMM, with col2im for the second layer's data gradient): the floor
+  for a NumPy-based design, with no graph, no dispatch and no engine.
+
+Before timing, two steps of each training implementation are checked against NumPy's (loss and
+all updated weights), and one inference output likewise. Timing as in ``bench/ops.py``: the loop
+count N is calibrated so one repeat takes about ``--target-ms``; framework loops end with
+``npx.waitall()`` so asynchronous work is counted in full; ``--repeat`` repeats are interleaved
+across the implementations; median, min-max, IQR and the ratios of the medians to NumPy and to
+PyTorch are reported. The garbage collector stays on. The run takes about a minute.
+
+``--profile`` instead prints, for the hybridized MLP training step and batch-1 inference: phase
+timings (NaiveEngine: forward+loss / backward / trainer.step), the time spent inside engine tasks
+(the NumPy kernels) against the whole, and ``cProfile`` (grouped by component, then the top
+functions) with both engines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+from _common import (
+    Loop,
+    busy_warning,
+    loadavg,
+    machine_info,
+    markdown_table,
+    print_machine,
+    run_workload,
+    set_blas_threads,
+    use_engine,
+)
+from numpy.lib.stride_tricks import sliding_window_view
+
+import framework
+from framework import autograd, gluon, npx
+from framework import np as fnp
+from framework.gluon import nn
+
+try:
+    import torch
+except Exception:  # optional comparison
+    torch = None
+
+ENGINES = ("ThreadedEngine", "NaiveEngine")
+FRAMEWORK_IMPLS = [f"framework {mode} {eng}" for eng in ENGINES
+                   for mode in ("imperative", "hybridized")]
+IMPLS = ["NumPy", *FRAMEWORK_IMPLS, "PyTorch"]
+
+MLP, LENET, INFER = "MLP train (batch 128)", "LeNet train (batch 64)", "MLP infer (batch 1)"
+WORKLOADS = (MLP, LENET, INFER)
+MLP_SIZES = (784, 256, 128, 10)
+LR = 0.01
+
+Arrays = list[numpy.ndarray]
+#: (step, read-back): read-back gives the last loss (or output) and every weight, as NumPy
+Model = tuple[Callable[[], Any], Callable[[], tuple[Any, Arrays]]]
+
+
+# -- data and weights -----------------------------------------------------------------------------
+
+def _he(rng: numpy.random.Generator, shape: tuple[int, ...]) -> numpy.ndarray:
+    fan_in = int(numpy.prod(shape[1:]))
+    return rng.standard_normal(shape, dtype=numpy.float32) * numpy.float32((2 / fan_in) ** 0.5)
+
+
+def _bias(rng: numpy.random.Generator, n: int) -> numpy.ndarray:
+    return rng.uniform(-0.05, 0.05, n).astype(numpy.float32)
+
+
+def data(workload: str) -> tuple[numpy.ndarray, numpy.ndarray, Arrays]:
+    """Input, labels and weights in Gluon's/PyTorch's layout: Dense ``(out, in)``, Conv
+    ``(out, in, kh, kw)``; the list is ordered like ``collect_params()`` and ``parameters()``."""
+    rng = numpy.random.default_rng(0)
+    if workload == LENET:
+        x = rng.standard_normal((64, 1, 28, 28), dtype=numpy.float32)
+        shapes = [(6, 1, 5, 5), (16, 6, 5, 5), (120, 256), (84, 120), (10, 84)]
+    else:
+        x = rng.standard_normal((1 if workload == INFER else 128, 784), dtype=numpy.float32)
+        shapes = [(m, k) for k, m in zip(MLP_SIZES[:-1], MLP_SIZES[1:])]
+    y = rng.integers(0, 10, x.shape[0])
+    params: Arrays = []
+    for s in shapes:
+        params += [_he(rng, s), _bias(rng, s[0])]
+    return x, y, params
+
+
+# -- NumPy: hand-written forward, backward and update ---------------------------------------------
+
+def _softmax_ce(z: numpy.ndarray, y: numpy.ndarray, rows: numpy.ndarray,
+                inv_n: numpy.float32) -> tuple[Any, numpy.ndarray]:
+    """Mean softmax cross-entropy and its gradient in ``z``."""
+    s = z - z.max(axis=1, keepdims=True)
+    e = numpy.exp(s)
+    se = e.sum(axis=1, keepdims=True)
+    loss = (numpy.log(se[:, 0]) - s[rows, y]).mean()
+    dz = e / se
+    dz[rows, y] -= 1
+    dz *= inv_n
+    return loss, dz
+
+
+def _dense_back(d: numpy.ndarray, h: numpy.ndarray, w: numpy.ndarray, pre: numpy.ndarray | None,
+                grads: Arrays) -> numpy.ndarray | None:
+    """Gradients of ``h @ w.T + b`` given ``d``; returns the gradient of the previous ReLU's
+    input ``pre`` (None for the first layer)."""
+    grads += [d.T @ h, d.sum(axis=0)]
+    if pre is None:
+        return None
+    dh = d @ w
+    dh *= pre > 0
+    return dh
+
+
+def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: Arrays) -> Model:
+    w1, b1, w2, b2, w3, b3 = params
+    rows = numpy.arange(len(y))
+    inv_n = numpy.float32(1 / len(y))
+    lr = numpy.float32(LR)
+    last: list[Any] = [None]
+
+    def step() -> Any:
+        a1 = x @ w1.T
+        a1 += b1
+        h1 = numpy.maximum(a1, 0)
+        a2 = h1 @ w2.T
+        a2 += b2
+        h2 = numpy.maximum(a2, 0)
+        z = h2 @ w3.T
+        z += b3
+        loss, dz = _softmax_ce(z, y, rows, inv_n)
+        g3: Arrays = []
+        d2 = _dense_back(dz, h2, w3, a2, g3)
+        g2: Arrays = []
+        d1 = _dense_back(d2, h1, w2, a1, g2)
+        g1: Arrays = []
+        _dense_back(d1, x, w1, None, g1)
+        for p, g in zip(params, g1 + g2 + g3):
+            p -= lr * g
+        last[0] = loss
+        return loss
+
+    return step, lambda: (float(last[0]), [p.copy() for p in params])
+
+
+def numpy_mlp_infer(x: numpy.ndarray, params: Arrays) -> Model:
+    w1, b1, w2, b2, w3, b3 = params
+    last: list[Any] = [None]
+
+    def infer() -> Any:
+        h = numpy.maximum(x @ w1.T + b1, 0)
+        h = numpy.maximum(h @ w2.T + b2, 0)
+        last[0] = h @ w3.T + b3
+        return last[0]
+
+    return infer, lambda: (last[0].copy(), [p.copy() for p in params])
+
+
+def _im2col(x: numpy.ndarray, k: int) -> numpy.ndarray:
+    """``(C, N, H, W)`` -> ``(C * k * k, N * OH * OW)``, rows ordered like the weight's
+    ``(C, kh, kw)``: one copy of the window view, in runs of OW contiguous elements."""
+    c, n, h, w = x.shape
+    win = sliding_window_view(x, (k, k), axis=(2, 3))  # (C, N, OH, OW, k, k), a view
+    return win.transpose(0, 4, 5, 1, 2, 3).reshape(c * k * k, -1)
+
+
+def _col2im(dcols: numpy.ndarray, shape: tuple[int, ...], k: int) -> numpy.ndarray:
+    """Adjoint of :func:`_im2col`: ``(C * k * k, N * OH * OW)`` -> ``(C, N, H, W)``, one
+    strided add per kernel offset."""
+    c, n, h, w = shape
+    oh, ow = h - k + 1, w - k + 1
+    d = dcols.reshape(c, k, k, n, oh, ow)
+    dx = numpy.zeros(shape, dtype=dcols.dtype)
+    for i in range(k):
+        for j in range(k):
+            dx[:, :, i:i + oh, j:j + ow] += d[:, i, j]
+    return dx
+
+
+def _quads(a: numpy.ndarray) -> list[numpy.ndarray]:
+    return [a[..., 0::2, 0::2], a[..., 0::2, 1::2], a[..., 1::2, 0::2], a[..., 1::2, 1::2]]
+
+
+def _pool(a: numpy.ndarray) -> numpy.ndarray:
+    """2x2 max pooling, stride 2, over the last two axes."""
+    q = _quads(a)
+    return numpy.maximum(numpy.maximum(q[0], q[1]), numpy.maximum(q[2], q[3]))
+
+
+def _pool_back(g: numpy.ndarray, a: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
+    """Gradient of :func:`_pool`: ``g`` to the window maxima. Ties only occur between zeros
+    after the ReLU, whose gradient the ReLU then drops."""
+    d = numpy.zeros_like(a)
+    for dq, aq in zip(_quads(d), _quads(a)):
+        numpy.multiply(g, aq == out, out=dq)
+    return d
+
+
+def _conv(x: numpy.ndarray, w: numpy.ndarray, b: numpy.ndarray) -> tuple[numpy.ndarray, ...]:
+    """Valid convolution, stride 1, of ``(C, N, H, W)`` data: returns ``(F, N, OH, OW)`` and
+    the column matrix (kept for backward)."""
+    f, k = w.shape[0], w.shape[-1]
+    cols = _im2col(x, k)
+    y = w.reshape(f, -1) @ cols
+    y += b[:, None]
+    _, n, h, wd = x.shape
+    return y.reshape(f, n, h - k + 1, wd - k + 1), cols
+
+
+def numpy_lenet(x: numpy.ndarray, y: numpy.ndarray, params: Arrays) -> Model:
+    """LeNet with activations laid out ``(C, N, H, W)`` inside (MXNet-style im2col + GEMM; the
+    input has one channel, so its NCHW array is that layout after a free reshape); the flatten
+    before the dense layers uses Gluon's NCHW order."""
+    c1, c1b, c2, c2b, w1, b1, w2, b2, w3, b3 = params
+    n = x.shape[0]
+    x_c = x.reshape(1, n, 28, 28)
+    rows = numpy.arange(n)
+    inv_n = numpy.float32(1 / n)
+    lr = numpy.float32(LR)
+    last: list[Any] = [None]
+
+    def step() -> Any:
+        a1, cols1 = _conv(x_c, c1, c1b)  # (6, N, 24, 24)
+        r1 = numpy.maximum(a1, 0)
+        p1 = _pool(r1)  # (6, N, 12, 12)
+        a2, cols2 = _conv(p1, c2, c2b)  # (16, N, 8, 8)
+        r2 = numpy.maximum(a2, 0)
+        p2 = _pool(r2)  # (16, N, 4, 4)
+        f = p2.transpose(1, 0, 2, 3).reshape(n, 256)  # Gluon flattens NCHW
+        a3 = f @ w1.T
+        a3 += b1
+        h3 = numpy.maximum(a3, 0)
+        a4 = h3 @ w2.T
+        a4 += b2
+        h4 = numpy.maximum(a4, 0)
+        z = h4 @ w3.T
+        z += b3
+        loss, dz = _softmax_ce(z, y, rows, inv_n)
+        g5: Arrays = []
+        d4 = _dense_back(dz, h4, w3, a4, g5)
+        g4: Arrays = []
+        d3 = _dense_back(d4, h3, w2, a3, g4)
+        g3 = [d3.T @ f, d3.sum(axis=0)]
+        dp2 = (d3 @ w1).reshape(n, 16, 4, 4).transpose(1, 0, 2, 3)
+        da2 = _pool_back(dp2, r2, p2)
+        da2 *= a2 > 0
+        dg2 = da2.reshape(16, -1)
+        g2 = [(dg2 @ cols2.T).reshape(c2.shape), dg2.sum(axis=1)]
+        dp1 = _col2im(c2.reshape(16, -1).T @ dg2, p1.shape, 5)
+        da1 = _pool_back(dp1, r1, p1)
+        da1 *= a1 > 0
+        dg1 = da1.reshape(6, -1)
+        g1 = [(dg1 @ cols1.T).reshape(c1.shape), dg1.sum(axis=1)]
+        for p, g in zip(params, g1 + g2 + g3 + g4 + g5):
+            p -= lr * g
+        last[0] = loss
+        return loss
+
+    return step, lambda: (float(last[0]), [p.copy() for p in params])
+
+
+# -- framework Gluon ------------------------------------------------------------------------------
+
+def gluon_net(workload: str) -> Any:
+    net = nn.HybridSequential()
+    if workload == LENET:
+        net.add(nn.Conv2D(6, 5, activation="relu"), nn.MaxPool2D(2),
+                nn.Conv2D(16, 5, activation="relu"), nn.MaxPool2D(2),
+                nn.Dense(120, activation="relu"), nn.Dense(84, activation="relu"), nn.Dense(10))
+    else:
+        net.add(nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
+                nn.Dense(10))
+    return net
+
+
+def framework_model(workload: str, hybridize: bool) -> Model:
+    x_np, y_np, params_np = data(workload)
+    net = gluon_net(workload)
+    net.initialize()
+    x, y = fnp.array(x_np), fnp.array(y_np)
+    net(x)  # finish the deferred initialization, then load the common weights
+    params = list(net.collect_params().values())
+    for p, v in zip(params, params_np, strict=True):
+        p.set_data(fnp.array(v))
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    if hybridize:
+        net.hybridize()
+        loss_fn.hybridize()
+    last: list[Any] = [None]
+
+    def read() -> tuple[Any, Arrays]:
+        out = last[0].asnumpy()
+        return (out if workload == INFER else float(out.mean()),
+                [p.data().asnumpy() for p in params])
+
+    npx.waitall()
+    if workload == INFER:
+        def infer() -> Any:
+            out = net(x)
+            out.wait_to_read()
+            last[0] = out
+            return out
+
+        return infer, read
+
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
+    record = autograd.record
+    batch = x_np.shape[0]
+
+    def step() -> Any:
+        with record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(batch)
+        last[0] = loss
+        return loss
+
+    return step, read
+
+
+# -- PyTorch --------------------------------------------------------------------------------------
+
+def torch_model(workload: str) -> Model:
+    x_np, y_np, params_np = data(workload)
+    tnn = torch.nn
+    if workload == LENET:
+        net = tnn.Sequential(tnn.Conv2d(1, 6, 5), tnn.ReLU(), tnn.MaxPool2d(2),
+                             tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+                             tnn.Linear(256, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
+                             tnn.Linear(84, 10))
+    else:
+        net = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(),
+                             tnn.Linear(128, 10))
+    params = list(net.parameters())
+    with torch.no_grad():
+        for p, v in zip(params, params_np, strict=True):
+            p.copy_(torch.from_numpy(v))
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    last: list[Any] = [None]
+
+    def read() -> tuple[Any, Arrays]:
+        out = last[0].detach().numpy().copy()
+        return (out if workload == INFER else float(out),
+                [p.detach().numpy().copy() for p in params])
+
+    if workload == INFER:
+        no_grad = torch.no_grad
+
+        def infer() -> Any:
+            with no_grad():
+                out = net(x)
+            last[0] = out
+            return out
+
+        return infer, read
+
+    loss_fn = tnn.CrossEntropyLoss()
+    opt = torch.optim.SGD(params, lr=LR)
+
+    def step() -> Any:
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+        last[0] = loss
+        return loss
+
+    return step, read
+
+
+# -- building, checking ---------------------------------------------------------------------------
+
+def build(workload: str, impl: str) -> Model:
+    if impl == "NumPy":
+        x, y, params = data(workload)
+        if workload == INFER:
+            return numpy_mlp_infer(x, params)
+        return (numpy_lenet if workload == LENET else numpy_mlp)(x, y, params)
+    if impl == "PyTorch":
+        return torch_model(workload)
+    return framework_model(workload, hybridize=impl.split()[1] == "hybridized")
+
+
+def make_loop(workload: str, impl: str) -> Loop:
+    step = build(workload, impl)[0]
+    if not impl.startswith("framework"):
+        def loop(n: int) -> Any:
+            for _ in range(n):
+                step()
+
+        return loop
+    waitall = npx.waitall
+
+    def framework_loop(n: int) -> Any:
+        for _ in range(n):
+            step()
+        waitall()
+
+    return framework_loop
+
+
+def check(workload: str, impls: list[str]) -> dict[str, Any]:
+    """Two steps (one inference) of each implementation from the same start, compared with
+    NumPy's: loss (output) and every weight, as the largest difference relative to NumPy's
+    largest magnitude."""
+    out: dict[str, Any] = {}
+    ref: tuple[Any, Arrays] | None = None
+    tol = 1e-4
+    for impl in impls:
+        try:
+            use_engine(impl)
+            step, read = build(workload, impl)
+            for _ in range(1 if workload == INFER else 2):
+                step()
+            if impl.startswith("framework"):
+                npx.waitall()
+            loss, ws = read()
+        except Exception as exc:
+            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if ref is None:
+            ref = (loss, ws)
+
+        def rel(a: Any, b: Any) -> float:
+            a, b = numpy.asarray(a, numpy.float64), numpy.asarray(b, numpy.float64)
+            return float(numpy.max(numpy.abs(a - b)) / (numpy.max(numpy.abs(b)) or 1.0))
+
+        d_loss = rel(loss, ref[0])
+        d_w = max(rel(w, r) for w, r in zip(ws, ref[1], strict=True))
+        out[impl] = {"loss_rel_diff": d_loss, "weights_rel_diff": d_w}
+        if d_loss > tol or d_w > tol:
+            out[impl]["error"] = (f"disagrees with NumPy: rel. diff of the "
+                                  f"{'output' if workload == INFER else 'loss'} {d_loss:.2g}, "
+                                  f"of the weights {d_w:.2g}")
+    return out
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=7, help="repeats per measurement (default 7)")
+    p.add_argument("--target-ms", type=float, default=150.0,
+                   help="approximate duration of one repeat in ms (default 150)")
+    p.add_argument("--json", metavar="PATH", help="also write all samples and machine info here")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
+    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first")
+    p.add_argument("--blas-threads", type=int,
+                   help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
+    p.add_argument("--only", action="append", metavar="WORKLOAD",
+                   help=f"measure only this workload (repeatable), one of {list(WORKLOADS)}")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the table: where the hybridized MLP's time goes")
+    p.add_argument("--steps", type=int, default=200,
+                   help="training steps per profile (inference: 20x as many; default 200)")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be >= 1")
+    for name in args.only or ():
+        if name not in WORKLOADS:
+            p.error(f"unknown workload {name!r}; choose from {list(WORKLOADS)}")
+
+    global torch
+    if args.no_torch:
+        torch = None
+    if torch is not None and args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    if args.blas_threads and not set_blas_threads(args.blas_threads):
+        print("warning: NumPy's OpenBLAS not found; --blas-threads ignored", file=sys.stderr)
+
+    prev_engine = framework.engine.engine_type()
+    try:
+        if args.profile:
+            return profile(args.steps)
+        return run(args)
+    finally:
+        framework.engine.set_engine_type(prev_engine)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = machine_info(torch)
+    names = [w for w in WORKLOADS if not args.only or w in args.only]
+    impls = [i for i in IMPLS if torch is not None or i != "PyTorch"]
+    results: dict[str, dict[str, Any]] = {}
+    checks: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    for name in names:
+        checks[name] = check(name, impls)
+        for impl, c in checks[name].items():
+            print(f"  check {name:<22} {impl:<34} " + (
+                c.get("error") or f"rel. diff to NumPy: {'output' if name == INFER else 'loss'}"
+                f" {c['loss_rel_diff']:.1g}, weights {c['weights_rel_diff']:.1g}"),
+                file=sys.stderr)
+        results[name] = run_workload(name, impls, lambda impl, name=name: make_loop(name, impl),
+                                     1, args.repeat, args.target_ms / 1e3, width=34)
+        for impl, c in checks[name].items():
+            if "error" in c:
+                results[name][impl] = {"error": c["error"]}
+    elapsed = time.perf_counter() - t0
+    info["loadavg_after"] = loadavg()
+
+    print_machine(info, ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy",
+                         "blas_threads", "torch", "torch_threads", "framework",
+                         "framework_inline_size", "loadavg_before", "loadavg_after"))
+    print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each; µs per training "
+          f"step or per inference)\n")
+    print(markdown_table(results, IMPLS, ref="PyTorch"))
+    print(f"\n(total {elapsed:.1f} s)")
+    busy_warning(info)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "repeat": args.repeat, "target_ms": args.target_ms,
+                       "check": checks, "results": results}, f, indent=1)
+    return 0
+
+
+# -- profile --------------------------------------------------------------------------------------
+
+#: cProfile rows grouped by component: (label, test on (file, function name))
+_GROUPS: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("waiting for the engine's worker (lock acquire)",
+     lambda f, fn: "acquire' of '_thread" in fn),
+    ("NumPy kernels (op forward/run, optimizer kernels, NumPy C calls)",
+     lambda f, fn: ("framework/nd/" in f and fn in ("forward", "run", "<lambda>"))
+     or f.endswith("optimizer/kernels.py") or "numpy" in fn or "/numpy/" in f),
+    ("engine (push, inline run, queues)",
+     lambda f, fn: "framework/engine/" in f or "threading.py" in f or "lock" in fn),
+    ("autograd (tape, backward walk)",
+     lambda f, fn: "framework/autograd/" in f or f.endswith("nd/_tape.py")),
+    ("gluon: Block/HybridBlock call, replay, layers, loss",
+     lambda f, fn: "framework/gluon/" in f and "trainer" not in f),
+    ("Trainer + optimizer (Python)",
+     lambda f, fn: f.endswith("gluon/trainer.py") or "framework/optimizer/" in f),
+    ("op dispatch: infer, apply, array objects, gradient formulas",
+     lambda f, fn: "framework/" in f),
+    ("other (builtins, isinstance, len...)", lambda f, fn: True),
+]
+
+
+def _grouped(stats: pstats.Stats, per: int) -> list[tuple[str, float]]:
+    totals = {label: 0.0 for label, _ in _GROUPS}
+    for (f, _line, fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore
+        for label, test in _GROUPS:
+            if test(f, fn):
+                totals[label] += tt
+                break
+    return [(label, t / per * 1e6) for label, t in totals.items()]
+
+
+def _task_time(fn: Callable[[], Any], n: int) -> tuple[float, float, int]:
+    """Under the NaiveEngine: µs per call in total, µs inside engine tasks (the NumPy kernels and
+    result stores), and tasks per call."""
+    eng = framework.engine._engine._engine
+    cls = type(eng)
+    orig = cls.push
+    spent = [0.0, 0]
+    clock = time.perf_counter
+
+    def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
+             name: str = "op") -> None:
+        def timed() -> None:
+            t = clock()
+            try:
+                task()
+            finally:
+                spent[0] += clock() - t
+                spent[1] += 1
+
+        orig(self, timed, reads, writes, device, name)
+
+    cls.push = push  # type: ignore[method-assign]
+    try:
+        t0 = clock()
+        for _ in range(n):
+            fn()
+        total = clock() - t0
+    finally:
+        cls.push = orig  # type: ignore[method-assign]
+    return total / n * 1e6, spent[0] / n * 1e6, spent[1] // n
+
+
+def _hybrid_mlp() -> tuple[Any, Any, Any, Any, Any]:
+    x_np, y_np, params_np = data(MLP)
+    net = gluon_net(MLP)
+    net.initialize()
+    x, y = fnp.array(x_np), fnp.array(y_np)
+    net(x)
+    for p, v in zip(net.collect_params().values(), params_np, strict=True):
+        p.set_data(fnp.array(v))
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    net.hybridize()
+    loss_fn.hybridize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
+    return net, loss_fn, trainer, x, y
+
+
+def _one_task_replay(net: Any, x1: Any) -> Callable[[], Any]:
+    """A prototype, not framework code: replay the hybridized inference graph of ``net`` as ONE
+    engine task that calls each traced op's ``forward`` on the NumPy buffers (no per-op
+    ``infer``, output arrays or engine push). Valid for this graph only: one array input, single
+    output ops, no random or in-place ops, autograd off."""
+    net(x1)
+    graph = net._cached[net._last_key] if hasattr(net, "_last_key") else \
+        list(net._cached.values())[-1]
+    ref = net(x1)
+    shape, dtype, device = ref.shape, ref.dtype, ref.device
+    steps = [(op.forward, in_ids, out_ids[0]) for _fn, in_ids, out_ids, op in graph.steps]
+    pending = type(x1)._pending
+    execute = framework.nd._base.execute
+    xp = device.xp
+    out_slot = graph.out_slots[0]
+
+    def call() -> Any:
+        slots: list[Any] = [None] * graph.n_slots
+        slots[graph.input_slots[0]] = x1._buf
+        for s, p, d in graph.param_slots:
+            slots[s] = p.data(d)._buf
+        out = pending(shape, dtype, device)
+
+        def task() -> None:
+            for fwd, in_ids, o in steps:
+                slots[o] = fwd(xp, *[slots[i] for i in in_ids])
+            out._set_result(slots[out_slot])
+
+        execute("hybrid_graph", task, [x1], [out])
+        out.wait_to_read()
+        return out
+
+    numpy.testing.assert_allclose(call().asnumpy(), ref.asnumpy(), rtol=1e-5, atol=1e-6)
+    return call
+
+
+def one_task_estimate(rounds: int, calls: int) -> None:
+    """Batch-1 inference: NumPy, PyTorch, the hybridized block and the one-task prototype."""
+    cases: list[tuple[str, str | None, Callable[[], Any]]] = []
+    x_np, _, params_np = data(INFER)
+    cases.append(("NumPy", None, numpy_mlp_infer(x_np, [p.copy() for p in params_np])[0]))
+    if torch is not None:
+        cases.append(("PyTorch eager, no_grad", None, torch_model(INFER)[0]))
+    for eng in ENGINES:
+        framework.engine.set_engine_type(eng)
+        net, *_ = _hybrid_mlp()
+        x1 = fnp.array(x_np)
+        cases.append((f"framework hybridized {eng}", eng,
+                      lambda net=net, x1=x1: net(x1).wait_to_read()))
+        try:
+            cases.append((f"one-task replay prototype {eng}", eng, _one_task_replay(net, x1)))
+        except Exception as exc:  # internals moved: the estimate is optional
+            print(f"(one-task prototype unavailable: {type(exc).__name__}: {exc})")
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    for _ in range(rounds):
+        for label, eng, fn in cases:
+            if eng is not None and framework.engine.engine_type() != eng:
+                framework.engine.set_engine_type(eng)
+            fn()
+            t = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            samples[label].append((time.perf_counter() - t) / calls * 1e6)
+    print(f"\n## Batch-1 inference: what one engine task per graph would give (µs; median and "
+          f"min of {rounds} interleaved samples of {calls} calls)\n")
+    print("| implementation | median µs | min µs |")
+    print("|---|---:|---:|")
+    for label, s in samples.items():
+        print(f"| {label} | {statistics.median(s):.1f} | {min(s):.1f} |")
+
+
+def profile(steps: int) -> int:
+    info = machine_info(torch)
+    print("## Machine\n")
+    for key in ("date", "cpu", "cores", "numpy", "blas_threads", "framework", "loadavg_before"):
+        print(f"- {key}: {info[key]}")
+    rounds = 7
+
+    # phases, NaiveEngine (synchronous, so a phase's time is its own)
+    framework.engine.set_engine_type("NaiveEngine")
+    net, loss_fn, trainer, x, y = _hybrid_mlp()
+    x1 = fnp.array(data(INFER)[0])
+    holder: list[Any] = [None]
+
+    def fwd() -> None:
+        with autograd.record():
+            holder[0] = loss_fn(net(x), y)
+
+    def bwd() -> None:
+        holder[0].backward()
+
+    def upd() -> None:
+        trainer.step(128)
+
+    def infer() -> None:
+        net(x1).wait_to_read()
+
+    phases = {"forward + loss (recording)": fwd, "backward": bwd, "trainer.step": upd}
+    for _ in range(5):
+        for fn in phases.values():
+            fn()
+        infer()
+    samples: dict[str, list[float]] = {k: [] for k in phases}
+    clock = time.perf_counter
+    n = max(1, steps // 10)
+    for _ in range(rounds):
+        gc.collect()
+        acc = dict.fromkeys(phases, 0.0)
+        for _ in range(n):
+            for name, fn in phases.items():
+                t = clock()
+                fn()
+                acc[name] += clock() - t
+        for name in phases:
+            samples[name].append(acc[name] / n * 1e6)
+    print(f"\n## Hybridized MLP training step by phase (NaiveEngine; µs, median and min of "
+          f"{rounds} samples of {n} steps)\n")
+    print("| phase | median µs | min µs |")
+    print("|---|---:|---:|")
+    for name, s in samples.items():
+        print(f"| {name} | {statistics.median(s):,.0f} | {min(s):,.0f} |")
+    print(f"| **step** | {sum(statistics.median(s) for s in samples.values()):,.0f} | |")
+
+    def step() -> None:
+        fwd()
+        bwd()
+        upd()
+
+    print("\n## Time inside engine tasks (NaiveEngine: NumPy kernels and result stores) against "
+          "the whole\n")
+    print("| workload | µs per call | of which in tasks | outside (Python) | tasks per call |")
+    print("|---|---:|---:|---:|---:|")
+    for label, fn, reps in (("hybridized MLP step", step, max(10, n)),
+                            ("hybridized MLP infer (batch 1)", infer, max(200, 20 * n))):
+        best = min((_task_time(fn, reps) for _ in range(5)), key=lambda r: r[0])
+        total, inside, tasks = best
+        print(f"| {label} | {total:,.0f} | {inside:,.0f} | {total - inside:,.0f} | {tasks} |")
+
+    one_task_estimate(rounds=15, calls=max(100, 2 * steps))
+
+    for eng in ENGINES:
+        framework.engine.set_engine_type(eng)
+        net, loss_fn, trainer, x, y = _hybrid_mlp()
+        x1 = fnp.array(data(INFER)[0])
+        for label, fn, reps in (("MLP train step", step, steps),
+                                ("MLP infer (batch 1)", infer, 20 * steps)):
+            for _ in range(5):
+                fn()
+            npx.waitall()
+            pr = cProfile.Profile()
+            pr.enable()
+            for _ in range(reps):
+                fn()
+            npx.waitall()
+            pr.disable()
+            buf = io.StringIO()
+            st = pstats.Stats(pr, stream=buf)
+            print(f"\n## cProfile: hybridized {label}, {eng}, {reps} calls (µs per call of "
+                  f"tottime; cProfile inflates Python overhead)\n")
+            print("| component | µs per call |")
+            print("|---|---:|")
+            rows = _grouped(st, reps)
+            for group, us in rows:
+                print(f"| {group} | {us:,.1f} |")
+            print(f"| **total** | {sum(us for _, us in rows):,.1f} |")
+            st.sort_stats("tottime").print_stats(18)
+            text = buf.getvalue()
+            print("\n```")
+            print(text[text.index("ncalls") - 3:].rstrip().replace(os.getcwd() + "/", ""))
+            print("```")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
