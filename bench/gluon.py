@@ -36,7 +36,11 @@ all updated weights), and one inference output likewise. Timing as in ``bench/op
 count N is calibrated so one repeat takes about ``--target-ms``; framework loops end with
 ``npx.waitall()`` so asynchronous work is counted in full; ``--repeat`` repeats are interleaved
 across the implementations; median, min-max, IQR and the ratios of the medians to NumPy and to
-PyTorch are reported. The garbage collector stays on. The run takes about a minute.
+PyTorch are reported. Each repeat starts after a ``--settle-ms`` pause, so the thread pools of
+the implementation measured before it (OpenBLAS, PyTorch's OpenMP), which spin for a while after
+their last use, do not compete for the cores. NumPy's BLAS threads (``--blas-threads``) and
+PyTorch's (``--torch-threads``) are left as the libraries chose unless given, and reported. The
+garbage collector stays on. The run takes about 1.5 minutes.
 
 ``--profile`` instead prints, for the hybridized MLP training step and batch-1 inference: phase
 timings (NaiveEngine: forward+loss / backward / trainer.step), the time spent inside engine tasks
@@ -488,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first")
     p.add_argument("--blas-threads", type=int,
                    help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
+    p.add_argument("--settle-ms", type=float, default=250.0,
+                   help="sleep before each repeat so the previous implementation's thread pools "
+                   "(OpenBLAS, OpenMP), which spin after their last use, are idle (default 250)")
     p.add_argument("--only", action="append", metavar="WORKLOAD",
                    help=f"measure only this workload (repeatable), one of {list(WORKLOADS)}")
     p.add_argument("--profile", action="store_true",
@@ -533,7 +540,8 @@ def run(args: argparse.Namespace) -> int:
                 f" {c['loss_rel_diff']:.1g}, weights {c['weights_rel_diff']:.1g}"),
                 file=sys.stderr)
         results[name] = run_workload(name, impls, lambda impl, name=name: make_loop(name, impl),
-                                     1, args.repeat, args.target_ms / 1e3, width=34)
+                                     1, args.repeat, args.target_ms / 1e3, width=34,
+                                     settle_s=args.settle_ms / 1e3)
         for impl, c in checks[name].items():
             if "error" in c:
                 results[name][impl] = {"error": c["error"]}
@@ -543,15 +551,16 @@ def run(args: argparse.Namespace) -> int:
     print_machine(info, ("date", "cpu", "cores", "usable_cores", "platform", "python", "numpy",
                          "blas_threads", "torch", "torch_threads", "framework",
                          "framework_inline_size", "loadavg_before", "loadavg_after"))
-    print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each; µs per training "
-          f"step or per inference)\n")
+    print(f"\n## Results ({args.repeat} repeats, ~{args.target_ms:g} ms each, {args.settle_ms:g} "
+          f"ms pause before each; µs per training step or per inference)\n")
     print(markdown_table(results, IMPLS, ref="PyTorch"))
     print(f"\n(total {elapsed:.1f} s)")
     busy_warning(info)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "repeat": args.repeat, "target_ms": args.target_ms,
-                       "check": checks, "results": results}, f, indent=1)
+                       "settle_ms": args.settle_ms, "check": checks, "results": results}, f,
+                      indent=1)
     return 0
 
 
