@@ -362,11 +362,15 @@ class Block:
             for hook in list(self._forward_pre_hooks.values()):
                 hook(self, args)
         self._infer_deferred(args)
-        out = self.forward(*args)
+        out = self._run_forward(args)
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
                 hook(self, args, out)
         return out
+
+    def _run_forward(self, args: tuple[Any, ...]) -> Any:
+        """The forward of one call (HybridBlock replays a trace here when hybridized)."""
+        return self.forward(*args)
 
     def _infer_deferred(self, args: tuple[Any, ...]) -> None:
         for p in self._reg_params.values():  # every call: leave at once when nothing is deferred
@@ -482,17 +486,10 @@ class HybridBlock(Block):
         object.__setattr__(self, "_flags", {})
         object.__setattr__(self, "_cached", {})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _run_forward(self, args: tuple[Any, ...]) -> Any:
         if not self._active or STATE.trace is not None:
             # imperative, or part of an enclosing block's trace
-            return super().__call__(*args, **kwargs)
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}.__call__() got unexpected keyword "
-                            f"arguments {sorted(kwargs)}; pass inputs positionally")
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
-                hook(self, args)
-        self._infer_deferred(args)
+            return self.forward(*args)
         key = signature(args)
         object.__setattr__(self, "_last_key", key)  # export() writes the latest signature
         graph = self._cached.get(key)
@@ -501,12 +498,8 @@ class HybridBlock(Block):
             self._cached[key] = graph
             out = graph.first_outputs
             graph.first_outputs = None
-        else:
-            out = graph(args)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                hook(self, args, out)
-        return out
+            return out
+        return graph(args)
 
     def hybridize(self, active: bool = True, static_alloc: bool = False,
                   static_shape: bool = False, **kwargs: Any) -> None:
