@@ -9,6 +9,7 @@ ratios of the medians to a baseline and to a reference implementation.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import datetime
 import gc
@@ -38,6 +39,42 @@ Loop = Callable[[int], Any]
 
 
 # -- timing ---------------------------------------------------------------------------------------
+
+def make_parser(doc: str, target_ms: float, workloads: Sequence[str]) -> argparse.ArgumentParser:
+    """The flags every bench takes; a bench adds its own and calls :func:`parse`."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=7, help="repeats per measurement (default 7)")
+    p.add_argument("--target-ms", type=float, default=target_ms,
+                   help=f"approximate duration of one repeat in ms (default {target_ms:g})")
+    p.add_argument("--json", metavar="PATH", help="also write all samples and machine info here")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
+    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first")
+    p.add_argument("--only", action="append", metavar="WORKLOAD",
+                   help=f"measure only this workload (repeatable), one of {list(workloads)}")
+    p.set_defaults(_workloads=list(workloads))
+    return p
+
+
+def add_thread_flags(p: argparse.ArgumentParser, settle_help: str, profile_help: str,
+                     steps_help: str) -> None:
+    """Flags of the training benches: BLAS threads, settle pause, profile mode."""
+    p.add_argument("--blas-threads", type=int,
+                   help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
+    p.add_argument("--settle-ms", type=float, default=250.0, help=settle_help)
+    p.add_argument("--profile", action="store_true", help=profile_help)
+    p.add_argument("--steps", type=int, default=200, help=steps_help)
+
+
+def parse(p: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse and check ``--repeat`` and ``--only``."""
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be >= 1")
+    for name in args.only or ():
+        if name not in args._workloads:
+            p.error(f"unknown workload {name!r}; choose from {args._workloads}")
+    return args
+
 
 def time_loop(loop: Loop, n: int) -> float:
     t0 = time.perf_counter()

@@ -66,10 +66,13 @@ from typing import Any
 import numpy
 from _common import (
     Loop,
+    add_thread_flags,
     busy_warning,
     loadavg,
     machine_info,
+    make_parser,
     markdown_table,
+    parse,
     print_machine,
     run_workload,
     set_blas_threads,
@@ -483,30 +486,13 @@ def check(workload: str, impls: list[str]) -> dict[str, Any]:
 # -- the run --------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=7, help="repeats per measurement (default 7)")
-    p.add_argument("--target-ms", type=float, default=150.0,
-                   help="approximate duration of one repeat in ms (default 150)")
-    p.add_argument("--json", metavar="PATH", help="also write all samples and machine info here")
-    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
-    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first")
-    p.add_argument("--blas-threads", type=int,
-                   help="threads of NumPy's OpenBLAS (default: left as OpenBLAS chose)")
-    p.add_argument("--settle-ms", type=float, default=250.0,
-                   help="sleep before each repeat so the previous implementation's thread pools "
-                   "(OpenBLAS, OpenMP), which spin after their last use, are idle (default 250)")
-    p.add_argument("--only", action="append", metavar="WORKLOAD",
-                   help=f"measure only this workload (repeatable), one of {list(WORKLOADS)}")
-    p.add_argument("--profile", action="store_true",
-                   help="instead of the table: where the hybridized MLP's time goes")
-    p.add_argument("--steps", type=int, default=200,
-                   help="training steps per profile (inference: 20x as many; default 200)")
-    args = p.parse_args(argv)
-    if args.repeat < 1:
-        p.error("--repeat must be >= 1")
-    for name in args.only or ():
-        if name not in WORKLOADS:
-            p.error(f"unknown workload {name!r}; choose from {list(WORKLOADS)}")
+    p = make_parser(__doc__, 150.0, list(WORKLOADS))
+    add_thread_flags(p, settle_help="sleep before each repeat so the previous implementation's "
+                     "thread pools (OpenBLAS, OpenMP), which spin after their last use, are idle "
+                     "(default 250)",
+                     profile_help="instead of the table: where the hybridized MLP's time goes",
+                     steps_help="training steps per profile (inference: 20x as many; default 200)")
+    args = parse(p, argv)
 
     global torch
     if args.no_torch:

@@ -23,7 +23,6 @@ part of what a user pays). The whole run takes well under two minutes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -35,7 +34,9 @@ from _common import (
     busy_warning,
     loadavg,
     machine_info,
+    make_parser,
     markdown_table,
+    parse,
     print_machine,
     run_workload,
 )
@@ -148,22 +149,8 @@ def _build(impl: str, kind: str, shape: tuple[int, ...]) -> Loop:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=7, help="repeats per measurement (default 7)")
-    p.add_argument("--target-ms", type=float, default=40.0,
-                   help="approximate duration of one repeat in ms (default 40)")
-    p.add_argument("--json", metavar="PATH", help="also write all samples and machine info here")
-    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
-    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first")
-    p.add_argument("--only", action="append", metavar="WORKLOAD",
-                   help="measure only this workload (repeatable), e.g. 'add (10,)'")
-    args = p.parse_args(argv)
-    if args.repeat < 1:
-        p.error("--repeat must be >= 1")
-    known = [name for name, *_ in WORKLOADS]
-    for name in args.only or ():
-        if name not in known:
-            p.error(f"unknown workload {name!r}; choose from {known}")
+    p = make_parser(__doc__, 40.0, [name for name, *_ in WORKLOADS])
+    args = parse(p, argv)
 
     global torch
     if args.no_torch:

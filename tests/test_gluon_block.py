@@ -1039,3 +1039,11 @@ def test_block_level_setattr_reset_device_and_cast():
     assert net[1].weight.dtype == numpy.float16 and net[0].weight.dtype == numpy.float32
     assert net[1].weight.data(mx.cpu(1)).dtype == numpy.float16
     assert net[1].weight.data(mx.cpu(1)).grad.dtype == numpy.float16
+
+
+def test_set_data_on_a_deferred_parameter_keeps_the_requested_devices():
+    p = gluon.Parameter("weight", shape=(2, -1), allow_deferred_init=True)
+    p.initialize(ctx=[mx.cpu(1), mx.cpu(2)])
+    p.set_data(np.ones((2, 3)))
+    assert p.list_ctx() == [mx.cpu(1), mx.cpu(2)]
+    assert p.data(mx.cpu(2)).asnumpy().tolist() == [[1.0] * 3] * 2

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..base import NotImplementedForSymbol
 from ..nd._array import ndarray
 from ..nd._tape import STATE, Trace, set_grad, set_trace
 from .parameter import Parameter
@@ -233,12 +232,3 @@ def _const(x: Any, fresh: bool, trace: Trace) -> tuple[Any, bool]:
         finally:
             set_grad(prev)
     return snap, True
-
-
-def check_no_kwargs(kwargs: dict[str, Any], block: Any) -> None:
-    if kwargs:
-        raise TypeError(f"{type(block).__name__}.__call__() got unexpected keyword arguments "
-                        f"{sorted(kwargs)}; pass inputs positionally")
-
-
-_ = NotImplementedForSymbol

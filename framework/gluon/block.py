@@ -29,32 +29,9 @@ from ..nd._io import save as _save_file
 from ..nd._tape import STATE, set_trace
 from ._hybrid import CachedGraph, signature
 from .parameter import DeferredInitializationError, Parameter, ParameterDict, load_into
+from .utils import HookHandle
 
 __all__ = ["Block", "HybridBlock", "HookHandle"]
-
-
-class HookHandle:
-    """Returned by ``register_forward_hook``; ``detach()`` removes the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict[int, Callable[..., Any]],
-                 hook: Callable[..., Any]) -> None:
-        HookHandle._next_id += 1
-        self._id = HookHandle._next_id
-        self._hooks_ref = weakref.ref(hooks)
-        hooks[self._id] = hook
-
-    def detach(self) -> None:
-        hooks = self._hooks_ref()
-        if hooks is not None:
-            hooks.pop(self._id, None)
-
-    def __enter__(self) -> HookHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.detach()
 
 
 class _F:

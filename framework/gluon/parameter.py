@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy
@@ -26,6 +25,7 @@ from ..nd import _create, _shape
 from ..nd._array import ndarray
 from ..nd._io import load as _load_file
 from ..nd._io import save as _save_file
+from .utils import shape_is_known
 
 __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationError",
            "shape_is_known"]
@@ -34,15 +34,6 @@ __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationErro
 class DeferredInitializationError(FrameworkError):
     """Parameter data was requested before its shape could be inferred (call the block on an
     input first)."""
-
-
-def shape_is_known(shape: Any) -> bool:
-    """True when no dimension of ``shape`` is unknown (-1)."""
-    return shape is not None and all(int(d) >= 0 for d in shape)
-
-
-def _known(shape: tuple[int, ...] | None) -> bool:
-    return shape is not None and all(d >= 0 for d in shape)
 
 
 def _as_devices(device: Any) -> list[Device]:
@@ -102,7 +93,7 @@ class Parameter:
         if isinstance(new, (int, numpy.integer)):
             new = (int(new),)
         new = tuple(-1 if d is None else int(d) for d in new)
-        if self._shape is None or len(self._shape) != len(new) and not _known(self._shape):
+        if self._shape is None or len(self._shape) != len(new) and not shape_is_known(self._shape):
             self._shape = new
             return
         if len(self._shape) != len(new) or any(
@@ -149,7 +140,7 @@ class Parameter:
         devices = _as_devices(device if device is not None else ctx)
         if default_init is None:
             default_init = _init.Uniform()
-        if not _known(self._shape):
+        if not shape_is_known(self._shape):
             if not self.allow_deferred_init:
                 raise ValueError(f"Parameter {self.name!r}: cannot initialize with unknown "
                                  f"shape {self._shape}; give the full shape (e.g. in_units) "
@@ -184,7 +175,7 @@ class Parameter:
         """Initialize now that the shape is known (called by the owning block)."""
         if self._deferred is None:
             return
-        if not _known(self._shape):
+        if not shape_is_known(self._shape):
             raise DeferredInitializationError(
                 f"Parameter {self.name!r} still has unknown shape {self._shape} after shape "
                 "inference")
@@ -250,8 +241,8 @@ class Parameter:
         self.shape = src.shape
         if self._data is None:
             if self._deferred is not None:
+                devices = self._deferred[1]  # where initialize() asked for the data
                 self._deferred = None
-                devices = self._deferred_devices_or_current()
                 with pause():
                     self._set_arrays(_shape.astype(src, self.dtype), devices)
                 return
@@ -259,9 +250,6 @@ class Parameter:
         with pause():
             for arr in self._data.values():
                 arr[...] = src if src.device == arr.device else src.as_in_context(arr.device)
-
-    def _deferred_devices_or_current(self) -> list[Device]:
-        return [current_device()]
 
     def zero_grad(self) -> None:
         if self._data is None or self._grad_req == "null":
@@ -515,11 +503,3 @@ def load_into(params: dict[str, Parameter], arrays: dict[str, Any], source: str,
         with pause():
             p._set_arrays(value if value.device == devices[0] else
                           value.as_in_context(devices[0]), devices)
-
-
-def _iter_unique(params: Iterable[Parameter]) -> Iterator[Parameter]:
-    seen: set[int] = set()
-    for p in params:
-        if id(p) not in seen:
-            seen.add(id(p))
-            yield p

@@ -296,9 +296,6 @@ class ndarray(BaseArray):
         self._grad_req = grad_req
         self._node = None  # a variable is a leaf: gradients stop here
         self._grad = None if grad_req == "null" else _create.zeros_like(self)
-        attached = _AUTOGRAD.get("attach")
-        if attached is not None:
-            attached(self)
 
     def drop_grad(self) -> None:
         self._grad = None

@@ -186,22 +186,10 @@ class Nadam(Optimizer):
 
 
 @register
-class AdaBelief(Optimizer):
+class AdaBelief(AdamW):
     """AdaBelief: ``g' = clip(rescale_grad * g + wd * w)`` (weight decay before clipping, as in
     MXNet), ``m = b1 m + (1-b1) g'``, ``s = b2 s + (1-b2) (g' - m)^2 + epsilon``,
     ``w -= lr_t * m / (sqrt(s) + epsilon)`` with ``lr_t`` bias-corrected when ``correct_bias``."""
-
-    def __init__(self, learning_rate: float | None = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, epsilon: float = 1e-6, correct_bias: bool = True,
-                 use_fused_step: bool = True, **kwargs: Any) -> None:
-        super().__init__(learning_rate=learning_rate, use_fused_step=use_fused_step, **kwargs)
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.correct_bias = correct_bias
-
-    def create_state(self, index: Any, weight: BaseArray) -> tuple[BaseArray, BaseArray]:
-        return _mean_var_state(self, weight)
 
     def _step_one(self, index: Any, weight: BaseArray, grad: BaseArray, state: Any, lr: float,
                   wd: float, t: int, master: BaseArray | None) -> None:
