@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import loss, metric, nn, parameter, utils
+from . import data, loss, metric, nn, parameter, utils
 from ._export import SymbolBlock
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
@@ -10,5 +10,5 @@ from .trainer import Trainer
 
 __all__ = [
     "Block", "HybridBlock", "SymbolBlock", "Parameter", "Constant", "ParameterDict",
-    "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer", "nn",
+    "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer", "nn", "data",
 ]
