@@ -18,6 +18,7 @@ from . import (
     dtype,
     engine,
     initializer,
+    kvstore,
     lr_scheduler,
     metric,
     nd,
@@ -40,12 +41,13 @@ from .device import (
 )
 
 context = device
+kv = kvstore
 init = initializer
 __version__ = "0.1.0"
 
 __all__ = [
     "autograd", "base", "device", "context", "dtype", "engine", "nd", "np", "npx", "random",
-    "initializer", "init", "metric", "optimizer", "lr_scheduler",
+    "initializer", "init", "kvstore", "kv", "metric", "optimizer", "lr_scheduler",
     "test_utils",
     "FrameworkError", "MXNetError", "Context", "Device", "cpu", "cpu_pinned", "gpu",
     "current_context", "current_device", "gpu_memory_info", "num_gpus", "waitall",

@@ -20,7 +20,7 @@ from typing import Any
 def _version(module: str) -> str:
     try:
         mod = importlib.import_module(module)
-    except Exception as exc:  # noqa: BLE001 - any import failure means "not usable"
+    except Exception as exc:
         return f"not available ({type(exc).__name__})"
     return str(getattr(mod, "__version__", "installed"))
 
@@ -58,14 +58,14 @@ def _gpu_line() -> str:
             names.append(props["name"].decode() if isinstance(props["name"], bytes)
                          else str(props["name"]))
         return f"{n} GPU(s), CUDA runtime {runtime}: {', '.join(names)}"
-    except Exception as exc:  # noqa: BLE001 - report, never fail
+    except Exception as exc:
         return f"{n} GPU(s) ({type(exc).__name__}: {exc})"
 
 
 def _mpi_line() -> str:
     try:
         from mpi4py import MPI
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"no ({type(exc).__name__}: install the 'dist' extra)"
     return f"mpi4py {_version('mpi4py')}, {MPI.Get_library_version().splitlines()[0].strip()}"
 

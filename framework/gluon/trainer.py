@@ -6,6 +6,12 @@ devices when a parameter lives on several, and updates. Gradients are never zero
 ``grad_req='write'`` overwrites them on the next backward. A trainable parameter whose gradient
 was not produced by a backward since the last step is an error (MXNet raises ``UserWarning`` as
 an exception) unless ``ignore_stale_grad=True``.
+
+Several processes (``kvstore='dist_sync'``, launched with ``mpirun -np N``): every rank starts
+from rank 0's weights, and after the local reduction the gradients are AVERAGED over the ranks
+with one MPI allreduce per step, so ``step(per_rank_batch_size)`` makes exactly the update that
+one process would make on the concatenation of all ranks' batches (Horovod's rule; MXNet's
+parameter server summed instead, which made the learning rate depend on the number of workers).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import pickle
 from collections.abc import Iterable
 from typing import Any
 
+from .. import kvstore as _kv
 from .. import optimizer as _opt
 from ..autograd import pause
 from ..nd._create import array as _array
@@ -59,11 +66,16 @@ class Trainer:
         optimizer_params = dict(optimizer_params or {})
         self._scale = float(optimizer_params.get("rescale_grad", 1.0))
         self._kvstore_type = kvstore
-        self._kvstore = None
+        self._kvstore: Any = None
+        self._synced: set[int] = set()  # ids of parameters already broadcast from rank 0
+        if _kv.is_distributed(kvstore):
+            self._kvstore = kvstore if isinstance(kvstore, _kv.DistKVStore) \
+                else _kv.create(kvstore)
         self._update_on_kvstore = bool(update_on_kvstore) if update_on_kvstore is not None \
             else False
         self._init_optimizer(optimizer, optimizer_params)
         self._states: dict[int, Any] = {}
+        self._sync_params()
 
     def _init_optimizer(self, optimizer: Any, optimizer_params: dict[str, Any]) -> None:
         param_dict = dict(enumerate(self._params))
@@ -142,7 +154,38 @@ class Trainer:
                 "intentionally only using a subset, call step with ignore_stale_grad=True to "
                 "suppress this warning and skip updating of Parameters with stale gradient")
 
+    def _sync_params(self) -> None:
+        """Multi-process: give every rank rank 0's initialized weights (once per parameter)."""
+        if self._kvstore is None:
+            return
+        todo = [p for p in self._params if p._data is not None and id(p) not in self._synced]
+        if not todo:
+            return
+        with pause():
+            for p in todo:
+                datas = p.list_data()
+                self._kvstore.broadcast_arrays(datas[:1])
+                for c in datas[1:]:
+                    c[...] = datas[0].as_in_context(c.device)
+                self._synced.add(id(p))
+
+    @property
+    def num_workers(self) -> int:
+        return 1 if self._kvstore is None else self._kvstore.num_workers
+
     def _allreduce(self) -> None:
+        self._sync_params()  # parameters whose deferred initialization happened since
+        self._allreduce_local()
+        if self._kvstore is None:
+            return
+        params = [p for _, p in self._trainable()]
+        with pause():
+            firsts = [p.list_grad()[0] for p in params]
+            for p, avg in zip(params, self._kvstore.allreduce_arrays(firsts, average=True)):
+                for g in p.list_grad():
+                    g[...] = avg if g.device == avg.device else avg.as_in_context(g.device)
+
+    def _allreduce_local(self) -> None:
         with pause():
             for _, p in self._trainable():
                 grads = p.list_grad()
