@@ -32,3 +32,44 @@ def test_demo_runs(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(EXAMPLES / "demo.py"), run_name="__main__")
     assert "recovered weights" in capsys.readouterr().out
+
+
+def test_custom_layers_example(capsys):
+    final_loss = _load("custom_layers").main(["--steps", "60"])
+    out = capsys.readouterr().out
+    assert "max error" in out
+    err = float(out.split("max error ")[1].split()[0])
+    assert err < 1e-6  # the hand-written backward agrees with finite differences
+    assert final_loss < 0.05
+
+
+def test_save_load_export_example(tmp_path, capsys):
+    diff = _load("save_load_export").main(["--out", str(tmp_path)])
+    assert diff < 1e-6
+    assert (tmp_path / "net-symbol.json").exists() and (tmp_path / "net-0000.params").exists()
+
+
+def test_linear_regression_example(capsys):
+    err_scratch, err_gluon = _load("linear_regression").main(["--epochs", "2", "--n", "500"])
+    assert err_scratch < 0.05 and err_gluon < 0.05
+
+
+def test_mlp_scratch_example(capsys):
+    accuracy = _load("mlp_scratch").main(["--epochs", "1", "--limit", "1000"])
+    assert accuracy > 0.6  # one epoch on 1,000 real digits
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_main_job_one_epoch_on_a_slice(hybridize, tmp_path, capsys):
+    args = ["--epochs", "1", "--limit", "1000", "--quiet", "--out", str(tmp_path)]
+    accuracy = _load("train_mnist").main(args + (["--hybridize"] if hybridize else []))
+    assert accuracy > 0.6
+    assert (tmp_path / "lenet.params").exists()
+    out = capsys.readouterr().out
+    assert "test accuracy" in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    png = (tmp_path / "curves.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
