@@ -26,9 +26,17 @@ from .. import npx as _npx
 from ..nd._array import ndarray
 from ..nd._io import load as _load_file
 from ..nd._io import save as _save_file
+from ..nd._mxnet_format import save_mxnet as _save_mxnet
 from ..nd._tape import STATE, set_trace
 from ._hybrid import CachedGraph, signature
-from .parameter import DeferredInitializationError, Parameter, ParameterDict, load_into
+from .parameter import (
+    DeferredInitializationError,
+    Parameter,
+    ParameterDict,
+    check_format,
+    load_into,
+    match_mxnet_names,
+)
 from .utils import HookHandle
 
 __all__ = ["Block", "HybridBlock", "HookHandle"]
@@ -266,8 +274,14 @@ class Block:
                 child._share(prefix + cname + ".", shared, seen)
 
     # -- files --------------------------------------------------------------------------------
-    def save_parameters(self, filename: str, deduplicate: bool = False) -> None:
-        """Save parameters by structural name to an ``.npz`` NumPy can read (atomic write)."""
+    def save_parameters(self, filename: str, deduplicate: bool = False,
+                        format: str = "npz") -> None:
+        """Save parameters by structural name to an ``.npz`` NumPy can read (atomic write).
+
+        ``format='mxnet'`` writes MXNet's binary NDArray format instead, with the same
+        structural names, which MXNet 1.x and 2.0 ``load_parameters`` read.
+        """
+        check_format(format, "save_parameters")
         params = self.collect_params()
         arrays: dict[str, Any] = {}
         seen: dict[int, str] = {}
@@ -276,14 +290,19 @@ class Block:
                 continue
             seen[id(p)] = name
             arrays[name] = p._reduce_array()
-        _save_file(filename, arrays)
+        if format == "mxnet":
+            _save_mxnet(filename, arrays)
+        else:
+            _save_file(filename, arrays)
 
     def load_parameters(self, filename: str, ctx: Any = None, allow_missing: bool = False,
                         ignore_extra: bool = False, cast_dtype: bool = False,
                         dtype_source: str = "current", device: Any = None) -> None:
         """Load parameters saved by :meth:`save_parameters` or :meth:`export` (whose
-        ``arg:``/``aux:`` prefixes are dropped); missing and unexpected names are reported
-        together."""
+        ``arg:``/``aux:`` prefixes are dropped), or by MXNet (its binary ``.params``: structural
+        names map directly, 1.x global names such as ``dense0_weight`` by order, see
+        :func:`~framework.gluon.parameter.match_mxnet_names`); missing and unexpected names are
+        reported together."""
         loaded = _load_file(filename)
         if isinstance(loaded, ndarray) or not isinstance(loaded, dict):
             raise ValueError(f"load_parameters: {filename!r} holds unnamed arrays, not "
@@ -302,8 +321,8 @@ class Block:
                      allow_missing: bool, ignore_extra: bool, cast_dtype: bool,
                      dtype_source: str) -> None:
         params = self.collect_params()
-        if any(k.startswith(("arg:", "aux:")) for k in arrays):  # a file written by export()
-            arrays = {k[4:]: v for k, v in arrays.items() if k.startswith(("arg:", "aux:"))}
+        # drops export()'s arg:/aux: prefixes; renames MXNet 1.x global names by order
+        arrays = match_mxnet_names(params, arrays, source)
         # files written with deduplicate=True hold a shared parameter once: fill in aliases
         by_id: dict[int, str] = {}
         for name, p in params.items():

@@ -25,6 +25,7 @@ from ..nd import _create, _shape
 from ..nd._array import ndarray
 from ..nd._io import load as _load_file
 from ..nd._io import save as _save_file
+from ..nd._mxnet_format import save_mxnet as _save_mxnet
 from .utils import shape_is_known
 
 __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationError",
@@ -433,14 +434,20 @@ class ParameterDict(OrderedDict):  # type: ignore[type-arg]
                 out[k] = v
         return out
 
-    def save(self, filename: str, strip_prefix: str = "") -> None:
+    def save(self, filename: str, strip_prefix: str = "", format: str = "npz") -> None:
+        """Save by name: an ``.npz`` NumPy can read, or with ``format='mxnet'`` MXNet's binary
+        NDArray format (what 1.x ``ParameterDict.save`` wrote)."""
+        check_format(format, "ParameterDict.save")
         arrays = {}
         for name, p in self.items():
             if strip_prefix and not name.startswith(strip_prefix):
                 raise ValueError(f"Prefix {strip_prefix!r} is to be stripped before saving, "
                                  f"but Parameter {name!r} does not start with it")
             arrays[name[len(strip_prefix):]] = p._reduce_array()
-        _save_file(filename, arrays)
+        if format == "mxnet":
+            _save_mxnet(filename, arrays)
+        else:
+            _save_file(filename, arrays)
 
     def load(self, filename: str, ctx: Any = None, allow_missing: bool = False,
              ignore_extra: bool = False, restore_prefix: str = "", cast_dtype: bool = False,
@@ -449,6 +456,7 @@ class ParameterDict(OrderedDict):  # type: ignore[type-arg]
         if not isinstance(loaded, dict):
             raise ValueError(f"{filename!r} does not hold named parameters")
         arrays = {restore_prefix + k: v for k, v in loaded.items()}
+        arrays = match_mxnet_names(self, arrays, filename)
         load_into(self, arrays, filename, device if device is not None else ctx,
                   allow_missing, ignore_extra, cast_dtype, dtype_source)
 
@@ -503,3 +511,63 @@ def load_into(params: dict[str, Parameter], arrays: dict[str, Any], source: str,
         with pause():
             p._set_arrays(value if value.device == devices[0] else
                           value.as_in_context(devices[0]), devices)
+
+
+def check_format(format: str, op: str) -> None:
+    if format not in ("npz", "mxnet"):
+        raise ValueError(f"{op}: format must be 'npz' (NumPy-readable, the default) or 'mxnet' "
+                         f"(MXNet's binary NDArray format), got {format!r}")
+
+
+def _fits(shape: tuple[int, ...] | None, saved: tuple[int, ...]) -> bool:
+    return shape is None or (len(shape) == len(saved) and all(
+        d < 0 or d == v for d, v in zip(shape, saved)))
+
+
+def match_mxnet_names(params: dict[str, Parameter], arrays: dict[str, Any],
+                      source: str) -> dict[str, Any]:
+    """Rename the arrays of a file written with MXNet 1.x global names to structural names.
+
+    Files whose names are structural (``features.0.weight``: 1.x ``save_parameters``, 2.0, this
+    framework) come back unchanged, with ``arg:``/``aux:`` prefixes (``export``) dropped. When
+    no name in the file is a parameter name and none contains a dot, the names are 1.x global
+    ones (``dense0_weight``, ``hybridsequential0_conv0_bias``) whose counters depend on the
+    process that wrote them, so they are matched BY ORDER: the file's order is 1.x
+    ``collect_params()`` order (a block's own parameters, then its children in registration
+    order), which is this framework's order too. Every pair must agree in shape and in the
+    parameter's own name (``..._running_mean`` with ``.running_mean``); the first pair that does
+    not is reported, so a reordered or different network never loads silently wrong.
+    """
+    if any(k.startswith(("arg:", "aux:")) for k in arrays):
+        arrays = {k[4:]: v for k, v in arrays.items() if k.startswith(("arg:", "aux:"))}
+    keys = list(arrays)
+    if not keys or any(k in params for k in keys) or any("." in k for k in keys):
+        return arrays
+    unique: list[tuple[str, Parameter]] = []
+    seen: set[int] = set()
+    for name, p in params.items():
+        if id(p) not in seen:  # a shared parameter appears once in 1.x files
+            seen.add(id(p))
+            unique.append((name, p))
+    by_id: dict[int, Any] = {}
+    for i in range(max(len(keys), len(unique))):
+        if i >= len(keys) or i >= len(unique):
+            extra = (f"the network's {unique[i][0]!r} has no counterpart in the file"
+                     if i < len(unique) else f"the file's {keys[i]!r} has no counterpart in "
+                     "the network")
+            raise ValueError(
+                f"load_parameters: {source!r} uses MXNet 1.x names, which are matched to the "
+                f"network by order, but it holds {len(keys)} parameters and the network "
+                f"{len(unique)}; the first unmatched one is #{i}: {extra}")
+        name, p = unique[i]
+        key = keys[i]
+        saved = tuple(arrays[key].shape)
+        leaf = name.rsplit(".", 1)[-1]
+        if not (key == leaf or key.endswith("_" + leaf)) or not _fits(p.shape, saved):
+            raise ValueError(
+                f"load_parameters: {source!r} uses MXNet 1.x names, which are matched to the "
+                f"network by order; the first mismatch is #{i}: the file's {key!r} with shape "
+                f"{saved} against the network's {name!r} with shape {p.shape} (the file holds "
+                f"{len(keys)} parameters, the network {len(unique)})")
+        by_id[id(p)] = arrays[key]
+    return {name: by_id[id(p)] for name, p in params.items()}

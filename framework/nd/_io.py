@@ -24,6 +24,7 @@ import numpy
 
 from ..base import FrameworkError
 from ..device import Device, current_device
+from . import _mxnet_format  # the module, not names: it uses FileFormatError from here
 from ._base import BaseArray
 from ._create import from_numpy
 
@@ -124,7 +125,9 @@ def savez(file: Any, *args: Any, **kwds: Any) -> None:
 def load(file: Any, device: Device | None = None) -> Any:
     """Load what :func:`save`/:func:`savez` wrote (or any ``.npy``/``.npz`` without pickles).
 
-    Returns an ndarray for ``.npy``, a list for a saved list, a dict otherwise.
+    Returns an ndarray for ``.npy``, a list for a saved list, a dict otherwise. MXNet's own
+    binary NDArray files (``mx.nd.save``, 1.x ``save_parameters``) are read too: a list when
+    they hold no names, else a dict (see :mod:`._mxnet_format`).
     """
     path = _path(file, "load")
     dev = device or current_device()
@@ -138,13 +141,14 @@ def load(file: Any, device: Device | None = None) -> Any:
     if head.startswith(_ZIP_MAGIC) or head.startswith(_ZIP_EMPTY):
         return _read_npz(path, dev)
     if head == _MXNET_LEGACY_MAGIC:
-        raise FileFormatError(f"load: {path!r} is in MXNet's legacy binary NDArray format, "
-                              "which this version cannot read yet; re-save it with MXNet's "
-                              "npx.savez")
+        loaded = _mxnet_format.load_mxnet(path)
+        if isinstance(loaded, dict):
+            return {k: from_numpy(v, dev) for k, v in loaded.items()}
+        return [from_numpy(v, dev) for v in loaded]
     if not head:
         raise FileFormatError(f"load: {path!r} is empty")
-    raise FileFormatError(f"load: {path!r} is not a .npy or .npz file (it starts with "
-                          f"{head[:8]!r})")
+    raise FileFormatError(f"load: {path!r} is not a .npy, .npz or MXNet NDArray file (it "
+                          f"starts with {head[:8]!r})")
 
 
 def _read_npy(path: str) -> numpy.ndarray:
