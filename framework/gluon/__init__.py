@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import data, loss, metric, nn, parameter, utils
+from . import data, loss, metric, model_zoo, nn, parameter, rnn, utils
 from ._export import SymbolBlock
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
@@ -11,4 +11,5 @@ from .trainer import Trainer
 __all__ = [
     "Block", "HybridBlock", "SymbolBlock", "Parameter", "Constant", "ParameterDict",
     "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer", "nn", "data",
+    "model_zoo", "rnn",
 ]

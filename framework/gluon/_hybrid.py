@@ -23,11 +23,18 @@ and no output of an earlier call is ever overwritten. No buffer is reused betwee
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy
+
+from ..engine._engine import Var
+from ..nd import _base
 from ..nd._array import ndarray
-from ..nd._tape import STATE, Trace, set_grad, set_trace
+from ..nd._base import execute
+from ..nd._tape import STATE, Trace, record, set_grad, set_trace
 from .parameter import Parameter
 
 __all__ = ["CachedGraph", "signature"]
@@ -103,6 +110,8 @@ def signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
 class CachedGraph:
     """One traced forward of ``block`` for one input signature."""
 
+    fused: _Fused | None = None  # the one-task replay, when every step allows it
+
     def __init__(self, block: Any, args: tuple[Any, ...]) -> None:
         arrays: list[Any] = []
         in_struct = _flatten(args, arrays)
@@ -155,6 +164,7 @@ class CachedGraph:
         _flatten(outputs, returned)
         mutated.update(id(root.get(id(a), a)) for a in returned)
         self.steps: list[tuple[Any, list[int], list[int], Any]] = []
+        self._entries: list[tuple[Any, Any, tuple[Any, ...]]] = []
         for op, ins, outs, replay in trace.entries:
             in_ids = []
             for x in ins:
@@ -174,6 +184,7 @@ class CachedGraph:
                 n += 1
             fn = replay if replay is not None else op.replay
             self.steps.append((fn, in_ids, out_ids, op))
+            self._entries.append((op, replay, outs))
         out_arrays: list[Any] = []
         self.out_struct = _flatten(outputs, out_arrays)
         self.single_out = self.out_struct[0] == "A"
@@ -189,6 +200,10 @@ class CachedGraph:
                 n += 1
             self.out_slots.append(slot_of[key])
         self.n_slots = n
+        self.owner = trace.owner
+        self.static_alloc = bool(getattr(block, "_flags", {}).get("static_alloc"))
+        self.fused = _Fused.build(self)
+        del self._entries
 
     def __call__(self, args: tuple[Any, ...]) -> Any:
         if self.flat_in:
@@ -196,6 +211,13 @@ class CachedGraph:
         else:
             arrays = []
             _flatten(args, arrays)
+        fused = self.fused
+        if fused is not None and STATE.trace is None:
+            outs = fused.run(self, arrays)
+            if outs is not None:
+                if self.single_out:
+                    return outs[0]
+                return _rebuild(self.out_struct, outs)
         slots: list[Any] = [None] * self.n_slots
         for s, a in zip(self.input_slots, arrays):
             slots[s] = a
@@ -232,3 +254,232 @@ def _const(x: Any, fresh: bool, trace: Trace) -> tuple[Any, bool]:
         finally:
             set_grad(prev)
     return snap, True
+
+
+# -- fused replay -------------------------------------------------------------------------------
+
+_OP, _VIEW = 0, 1
+
+
+def _view_fn(op: Any) -> Any:
+    """The buffer transform of a traced view step (``nd._shape._ViewOp``, or a basic-indexing
+    view ``nd._index._IndexView``)."""
+    if not hasattr(op, "kind"):
+        comps = op.comps
+        return lambda b: b[comps]
+    kind, args = op.kind, op.args
+    if kind == "transpose":
+        return lambda b: b.transpose(args[0])
+    if kind == "swapaxes":
+        return lambda b: b.swapaxes(*args)
+    return lambda b: b.reshape(args[0])
+
+
+def _annotate(exc: Exception, op: Any, step: int, owner: str) -> Exception:
+    """``exc`` re-made with the failing step's op named (the engine adds the user's line)."""
+    msg = f"{exc} (in operator '{getattr(op, 'name', type(op).__name__)}', step {step} of " \
+          f"the hybridized {owner})"
+    try:
+        new = type(exc)(msg)
+    except Exception:
+        return exc
+    new.__cause__ = exc
+    return new
+
+
+class _Fused:
+    """A cached graph replayed as ONE engine task: each step's ``forward(xp, *buffers)`` is
+    called in trace order on the raw buffers, with the output shapes and dtypes of the trace
+    (the signature fixes them, so no ``infer`` runs), and the call's output arrays are filled at
+    the end. While autograd records, every step still gets its own node in the graph, over
+    arrays that the same task fills, so gradients are those of the op-by-op replay (bit for bit:
+    the same kernels on the same buffers, the same backward formulas).
+
+    Only graphs made of plain ops (``apply`` without mutated state: no random ops, no in-place
+    writes, no BatchNorm statistics) and views are fused; others replay op by op.
+
+    With ``hybridize(static_alloc=True)`` the buffers of steps whose op can write into a given
+    output (``forward_into``) are kept between calls and reused when nothing references the
+    previous call's buffer any more (checked by reference count, which counts framework arrays,
+    their views, NumPy views, and engine tasks that still hold the array)."""
+
+    __slots__ = ("prog", "exposed", "specs", "cls", "device", "xp", "param_specs", "inline",
+                 "name", "owner", "pool", "pooled", "n_slots")
+
+    @classmethod
+    def build(cls, graph: CachedGraph) -> _Fused | None:
+        from ..nd._index import _IndexView
+        from ..nd._op import Op
+        from ..nd._shape import _ViewOp
+
+        prog: list[tuple[int, Any, list[int], list[int], Any, bool, Any]] = []
+        specs: dict[int, tuple[Any, Any]] = {}
+        devices = set()
+        klass = None
+        biggest = 0
+        for (_fn, in_ids, out_ids, op), (_op, replay, outs) in zip(graph.steps,
+                                                                     graph._entries):
+            if not outs or len(outs) != len(out_ids):
+                return None
+            if isinstance(op, (_ViewOp, _IndexView)) and replay is None and len(outs) == 1:
+                kind, kern = _VIEW, _view_fn(op)
+            elif isinstance(op, Op) and (
+                    (replay is not None and getattr(replay, "mutated", None) == ())
+                    or (replay is None and type(op).replay is Op.replay)):
+                kind, kern = _OP, op.forward
+            else:
+                return None
+            for s, o in zip(out_ids, outs):
+                specs[s] = (o._shape, o._dtype)
+                devices.add(o._device)
+                biggest = max(biggest, math.prod(o._shape))
+                if klass is None:
+                    klass = type(o)
+                elif type(o) is not klass:
+                    return None
+            single = kind == _VIEW or (op.nout == 1 and len(outs) == 1)
+            ospecs = [(s, o._shape, o._dtype) for s, o in zip(out_ids, outs)]
+            prog.append((kind, kern, in_ids, out_ids, op, single, ospecs))
+        if not prog or len(devices) != 1:
+            return None
+        produced = set(specs)
+        outs_set = set(graph.out_slots)
+        if len(outs_set) != len(graph.out_slots) or not outs_set <= produced:
+            return None  # an output that is an input, a parameter, a constant, or twice
+        for kind, _k, _in, out_ids, _o, _s, _sp in prog:
+            if kind == _VIEW and out_ids[0] in outs_set:
+                return None  # a returned view must share its base's variable
+        self = cls.__new__(cls)
+        self.prog = prog
+        self.specs = specs
+        self.exposed = list(graph.out_slots)
+        self.cls = klass
+        self.device = devices.pop()
+        self.xp = self.device.xp
+        self.param_specs = []
+        for _s, p, device in graph.param_slots:
+            d = p.data(device)
+            self.param_specs.append((d._shape, d._dtype))
+        self.inline = biggest <= _base._INLINE
+        self.owner = graph.owner
+        self.name = f"hybridized {graph.owner}"
+        self.n_slots = graph.n_slots
+        self.pool = {} if graph.static_alloc else None
+        # static_alloc: the single-output steps whose op can write into a given buffer
+        self.pooled = [out_ids[0] for kind, _k, _in, out_ids, op, single, _sp in prog
+                       if kind == _OP and single and hasattr(op, "forward_into")]
+        return self
+
+    def run(self, graph: CachedGraph, arrays: Sequence[Any]) -> list[Any] | None:
+        """The call's outputs, or None when this call cannot be fused (a parameter's shape or
+        dtype changed since the trace: the op-by-op replay re-infers and checks)."""
+        slots: list[Any] = [None] * self.n_slots
+        for s, a in zip(graph.input_slots, arrays):
+            slots[s] = a
+        for (s, p, device), (shape, dt) in zip(graph.param_slots, self.param_specs):
+            data = p._data
+            arr = data.get(device) if data is not None else None
+            if arr is None:
+                arr = p.data(device)
+            if arr._shape != shape or arr._dtype != dt:
+                return None
+            slots[s] = arr
+        for s, c, mutated in graph.const_slots:
+            slots[s] = c.copy() if mutated else c
+        sources = [(s, a) for s, a in enumerate(slots) if a is not None]
+        grad = STATE.grad
+        var = Var()  # one variable for everything the task writes
+        klass, device, specs = self.cls, self.device, self.specs
+        made: dict[int, Any] = {}
+        for s in (specs if grad else self.exposed):
+            shape, dt = specs[s]
+            a = object.__new__(klass)
+            a._buf = None
+            a._var = var
+            a._device = device
+            a._shape = shape
+            a._dtype = dt
+            a._grad = None
+            a._grad_req = "null"
+            a._node = None
+            made[s] = a
+        fill = list(made.items())
+        prog, xp, owner, n = self.prog, self.xp, self.owner, self.n_slots
+        ndarray_t = xp.ndarray
+        into = self._buffers() if self.pool is not None else None
+
+        def task() -> None:
+            bufs: list[Any] = [None] * n
+            for s, a in sources:
+                b = a._buf
+                bufs[s] = b if b is not None else a._alloc_buffer()
+            k = -1
+            try:
+                for kind, kern, in_ids, out_ids, op, single, ospecs in prog:
+                    k += 1
+                    args = [bufs[i] for i in in_ids]
+                    if kind == _VIEW:
+                        bufs[out_ids[0]] = kern(args[0])
+                        continue
+                    if into is not None and single and out_ids[0] in into:
+                        out = into[out_ids[0]]
+                        if op.forward_into(xp, out, *args):
+                            bufs[out_ids[0]] = out
+                            continue
+                    res = kern(xp, *args)
+                    for (s, shape, dt), r in zip(ospecs, (res,) if single else res):
+                        if type(r) is not ndarray_t:
+                            r = xp.asarray(r)
+                        if r.dtype != dt:
+                            r = r.astype(dt)
+                        if r.shape != shape:
+                            raise AssertionError(f"internal: op produced shape {r.shape}, "
+                                                 f"inferred {shape}")
+                        bufs[s] = r
+            except Exception as exc:
+                raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
+            for s, a in fill:
+                a._set_result(bufs[s])
+
+        execute(self.name, task, [a for _s, a in sources], [made[self.exposed[0]]],
+                inline=self.inline)
+        if grad:
+            for s, a in sources:
+                made.setdefault(s, a)
+            for _kind, _kern, in_ids, out_ids, op, _single, _specs in prog:
+                record(op, [made[i] for i in in_ids], [made[i] for i in out_ids])
+        return [made[s] for s in self.exposed]
+
+    def _buffers(self) -> dict[int, Any]:
+        """static_alloc: this call's output buffer for each step that can write into one; the
+        previous call's buffer when nothing but the pool references it any more (no array, view
+        or queued task holds it), else a new one, which the pool keeps from now on."""
+        pool = self.pool
+        assert pool is not None
+        xp = self.xp
+        out: dict[int, Any] = {}
+        for s in self.pooled:
+            if s in pool and _unreferenced(pool, s):
+                out[s] = pool[s]
+            else:
+                shape, dt = self.specs[s]
+                out[s] = pool[s] = xp.empty(shape, dt)
+        return out
+
+
+def _refs(pool: dict[int, Any], key: int) -> int:
+    return sys.getrefcount(pool[key])
+
+
+def _baseline() -> int:
+    pool = {0: numpy.empty(1)}
+    return _refs(pool, 0)
+
+
+#: what :func:`_refs` reports for a buffer that only the pool holds (measured, not assumed:
+#: CPython versions differ in the temporary references they count)
+_ALONE = _baseline()
+
+
+def _unreferenced(pool: dict[int, Any], key: int) -> bool:
+    return _refs(pool, key) <= _ALONE

@@ -29,6 +29,7 @@ from ..nd._io import save as _save_file
 from ..nd._mxnet_format import save_mxnet as _save_mxnet
 from ..nd._tape import STATE, set_trace
 from ._hybrid import CachedGraph, signature
+from ._legacy import LEGACY, call_legacy, hybrid_forward_nd, is_legacy, legacy_key
 from .parameter import (
     DeferredInitializationError,
     Parameter,
@@ -354,6 +355,11 @@ class Block:
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__() got unexpected keyword "
                             f"arguments {sorted(kwargs)}; pass inputs positionally")
+        if is_legacy(args):  # legacy nd.NDArray inputs: see framework.gluon._legacy
+            return call_legacy(self, args, Block._call_impl, isinstance(self, HybridBlock))
+        return self._call_impl(args)
+
+    def _call_impl(self, args: tuple[Any, ...]) -> Any:
         if self._forward_pre_hooks:
             for hook in list(self._forward_pre_hooks.values()):
                 hook(self, args)
@@ -486,7 +492,7 @@ class HybridBlock(Block):
         if not self._active or STATE.trace is not None:
             # imperative, or part of an enclosing block's trace
             return self.forward(*args)
-        key = signature(args)
+        key = legacy_key(signature(args))
         object.__setattr__(self, "_last_key", key)  # export() writes the latest signature
         graph = self._cached.get(key)
         if graph is None:
@@ -530,6 +536,8 @@ class HybridBlock(Block):
         if type(self).hybrid_forward is HybridBlock.hybrid_forward:
             raise NotImplementedError(f"{type(self).__name__} must implement forward() (or "
                                       "1.x's hybrid_forward(F, x, ...))")
+        if LEGACY.root:  # called with legacy arrays: F = nd (framework.gluon._legacy)
+            return hybrid_forward_nd(self, x, args)
         device = x.device if isinstance(x, ndarray) else None
         params = {name: p.data(device) for name, p in self._reg_params.items()}
         return self.hybrid_forward(F, x, *args, **params)

@@ -26,6 +26,7 @@ from ..nd._array import ndarray
 from ..nd._io import load as _load_file
 from ..nd._io import save as _save_file
 from ..nd._mxnet_format import save_mxnet as _save_mxnet
+from ._legacy import for_mode
 from .utils import shape_is_known
 
 __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationError",
@@ -205,11 +206,11 @@ class Parameter:
         dev = device if device is not None else ctx
         if dev is None:
             if len(data) == 1:
-                return next(iter(data.values()))
+                return for_mode(next(iter(data.values())))
             dev = current_device()
         dev = resolve(dev)
         try:
-            return data[dev]
+            return for_mode(data[dev])  # an NDArray view inside legacy code (gluon._legacy)
         except KeyError:
             raise RuntimeError(f"Parameter {self.name!r} was not initialized on {dev}; it is "
                                f"on {list(data)}") from None

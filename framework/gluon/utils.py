@@ -31,7 +31,7 @@ from ..initializer import rnn_param_layout
 from ..nd._base import BaseArray
 
 __all__ = [
-    "split_data", "split_and_load", "clip_global_norm", "check_sha1", "download",
+    "split_data", "split_and_load", "clip_global_norm", "check_sha1", "check_hash", "download",
     "replace_file", "shape_is_known", "HookHandle", "split_rnn_params", "ChecksumError",
 ]
 
@@ -134,11 +134,33 @@ class ChecksumError(UserWarning, ValueError):
 
 def check_sha1(filename: str | os.PathLike[str], sha1_hash: str) -> bool:
     """Whether the SHA-1 of the file's content is ``sha1_hash`` (hex, any case)."""
-    sha1 = hashlib.sha1()
+    return _file_digest(filename, "sha1") == sha1_hash.lower()
+
+
+# the hash a hex digest names, by its length: mirrors publish MD5 or SHA-256 as often as SHA-1
+_DIGEST_ALGOS = {32: ("md5", "MD5"), 40: ("sha1", "SHA-1"), 64: ("sha256", "SHA-256")}
+
+
+def _digest_algo(hexdigest: str) -> tuple[str, str]:
+    algo = _DIGEST_ALGOS.get(len(hexdigest))
+    if algo is None:
+        raise ValueError(f"a checksum must be an MD5 (32 hex digits), SHA-1 (40) or SHA-256 (64) "
+                         f"digest, got {hexdigest!r} ({len(hexdigest)} characters)")
+    return algo
+
+
+def _file_digest(filename: str | os.PathLike[str], algo: str) -> str:
+    h = hashlib.new(algo)
     with open(filename, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
-            sha1.update(block)
-    return sha1.hexdigest() == sha1_hash.lower()
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_hash(filename: str | os.PathLike[str], hexdigest: str) -> bool:
+    """Whether the file's MD5, SHA-1 or SHA-256 (chosen by the digest's length: 32, 40 or 64
+    hex digits) is ``hexdigest`` (any case)."""
+    return _file_digest(filename, _digest_algo(hexdigest)[0]) == hexdigest.lower()
 
 
 def replace_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
@@ -190,10 +212,10 @@ def _fetch(url: str, fname: str, sha1_hash: str | None, verify_ssl: bool,
                               "bytes")
             f.flush()
             os.fsync(f.fileno())
-        if sha1_hash and not check_sha1(tmp, sha1_hash):
-            raise ChecksumError(f"File {fname} was downloaded from {url} but its SHA-1 does not "
-                                f"match {sha1_hash}. The repository may be outdated or the "
-                                "download corrupted.")
+        if sha1_hash and not check_hash(tmp, sha1_hash):
+            raise ChecksumError(f"File {fname} was downloaded from {url} but its "
+                                f"{_digest_algo(sha1_hash)[1]} does not match {sha1_hash}. The "
+                                "repository may be outdated or the download corrupted.")
         replace_file(tmp, fname)
     except BaseException:
         if os.path.exists(tmp):
@@ -226,7 +248,8 @@ def download(url: str, path: str | os.PathLike[str] | None = None, overwrite: bo
     file. Failed attempts (network errors, 5xx, a checksum mismatch) are retried ``retries``
     times, sleeping ``backoff * 2**k`` seconds (at most 30) in between; ``timeout`` is
     requests' connect/read timeout in seconds. A checksum mismatch raises
-    :class:`ChecksumError`.
+    :class:`ChecksumError`. ``sha1_hash`` may also be an MD5 or SHA-256 digest (told apart by
+    length, see :func:`check_hash`).
     """
     if retries < 0:
         raise ValueError(f"download: retries must be at least 0, got {retries}")
@@ -234,8 +257,10 @@ def download(url: str, path: str | os.PathLike[str] | None = None, overwrite: bo
     if not verify_ssl:
         warnings.warn("Unverified HTTPS request is being made (verify_ssl=False). Adding "
                       "certificate verification is strongly advised.", stacklevel=2)
+    if sha1_hash:
+        _digest_algo(sha1_hash)  # a malformed digest fails before any transfer
     if (not overwrite and os.path.exists(fname)
-            and (not sha1_hash or check_sha1(fname, sha1_hash))):
+            and (not sha1_hash or check_hash(fname, sha1_hash))):
         return fname
     directory = os.path.dirname(os.path.abspath(fname))
     os.makedirs(directory, exist_ok=True)

@@ -26,7 +26,7 @@ __all__ = ["ndarray", "set_np_function_table", "set_autograd_hooks"]
 _NP_FUNCS: dict[str, Callable[..., Any]] = {}
 
 # filled by the autograd layer: (backward(heads, head_grads, retain_graph, train_mode),
-# in_place_guard(array))
+# in_place_guard(array)); and by nd._legacy: as_nd_ndarray(array), the zero-copy NDArray view
 _AUTOGRAD: dict[str, Callable[..., Any]] = {}
 
 

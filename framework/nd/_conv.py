@@ -1,10 +1,12 @@
 """Convolution, transposed convolution and pooling over 1, 2 or 3 spatial dimensions.
 
 Everything is vectorised with ``xp``: the padded input is viewed through ``as_strided`` as its
-windows, ``(N, C, *kernel, *out)``, and copied once into a ``(groups, C/g * prod(kernel),
-N * prod(out))`` column matrix (im2col); one batched GEMM (the batch is the groups) with the
-weight matrix gives the output. The adjoint, col2im, scatters a column matrix back with one
-strided add per kernel offset (``prod(kernel)`` iterations, each over all pixels at once).
+windows, ``(N, G, C/g, *kernel, *out)``, and copied once into a ``(N, groups, C/g *
+prod(kernel), prod(out))`` column matrix (im2col, in the view's own order, so the copy reads
+runs of the output's rows); one batched GEMM with the weight matrix gives the output directly in
+``(N, F, *out)`` order. The adjoint, col2im, scatters a column matrix back with one strided add
+per kernel offset (``prod(kernel)`` iterations, each over all pixels at once). The weight
+gradient accumulates one GEMM per sample.
 
 Three ops close under differentiation, so convolutions are differentiable any number of times:
 
@@ -44,6 +46,7 @@ from ._gradutil import cast_like
 from ._op import Op, apply, register
 from ._reduce import reduce
 from ._shape import astype
+from ._tape import requires_grad
 
 __all__ = [
     "ConvGeom", "PoolGeom", "Convolution", "Deconvolution", "ConvWeightGrad", "Pooling",
@@ -135,7 +138,10 @@ class ConvGeom:
 
 
 def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape) -> Any:
-    """Channel-first ``x`` (N, C, *S) -> contiguous columns (G, C/G * prod(K), N * prod(out))."""
+    """Channel-first ``x`` (N, C, *S) -> contiguous columns (N, G, C/G * prod(K), prod(out)).
+
+    The window view ``(N, G, C/G, *K, *O)`` is already in this order, so the one copy reads
+    ``x`` in runs of the output's last dimension and no transpose follows the GEMM."""
     nd = geom.nd
     n, c = x.shape[:2]
     g = geom.groups
@@ -147,19 +153,8 @@ def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape) -> Any:
     strides = (st[0], st[1] * cg, st[1],
                *(st[2 + i] * geom.dilate[i] for i in range(nd)),
                *(st[2 + i] * geom.stride[i] for i in range(nd)))
-    win = _as_strided(xp, x, shape, strides)
-    # (G, Cg, *K, N, *O): the one copy of im2col happens here
-    perm = (1, 2, *range(3, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
-    cols = xp.ascontiguousarray(win.transpose(perm))
-    return cols.reshape(g, cg * math.prod(geom.kernel), n * math.prod(out_sp))
-
-
-def _grad_matrix(xp: Any, gy: Any, groups: int) -> Any:
-    """Channel-first (N, F, *O) -> contiguous (G, F/G, N * prod(O))."""
-    n, f = gy.shape[:2]
-    m = math.prod(gy.shape[2:])
-    gm = gy.reshape(n, groups, f // groups, m).transpose(1, 2, 0, 3)
-    return xp.ascontiguousarray(gm).reshape(groups, f // groups, n * m)
+    cols = xp.ascontiguousarray(_as_strided(xp, x, shape, strides))  # the one copy
+    return cols.reshape(n, g, cg * math.prod(geom.kernel), math.prod(out_sp))
 
 
 def _conv(xp: Any, x: Any, w: Any, geom: ConvGeom, out_sp: Shape) -> Any:
@@ -167,10 +162,9 @@ def _conv(xp: Any, x: Any, w: Any, geom: ConvGeom, out_sp: Shape) -> Any:
     n = x.shape[0]
     f = w.shape[0]
     g = geom.groups
-    cols = _im2col(xp, x, geom, out_sp)
-    y = xp.matmul(w.reshape(g, f // g, -1), cols)  # (G, F/G, N * O)
-    y = y.reshape(f, n, *out_sp)
-    return xp.ascontiguousarray(xp.moveaxis(y, 1, 0))
+    cols = _im2col(xp, x, geom, out_sp)  # (N, G, Cg * K, O)
+    y = xp.matmul(w.reshape(g, f // g, -1), cols)  # (N, G, F/G, O): one GEMM per sample
+    return y.reshape(n, f, *out_sp)
 
 
 def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> Any:
@@ -181,9 +175,9 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
     g = geom.groups
     cg = w.shape[1]
     wm = w.reshape(g, f // g, -1)
-    cols = xp.matmul(wm.transpose(0, 2, 1), _grad_matrix(xp, gy, g))  # (G, Cg * K, N * O)
-    cols = cols.reshape(g, cg, *geom.kernel, n, *out_sp)
-    cols = xp.moveaxis(cols, 2 + nd, 0)  # (N, G, Cg, *K, *O), a view
+    gm = gy.reshape(n, g, f // g, math.prod(out_sp))
+    cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, O)
+    cols = cols.reshape(n, g, cg, *geom.kernel, *out_sp)
     padded = tuple(max(in_sp[i] + 2 * geom.pad[i],
                        geom.stride[i] * (out_sp[i] - 1) + geom.extent(i)) for i in range(nd))
     buf = xp.zeros((n, g, cg, *padded), dtype=cols.dtype)
@@ -200,11 +194,16 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
 def _conv_wgrad(xp: Any, x: Any, gy: Any, geom: ConvGeom) -> Any:
     """Adjoint of :func:`_conv` in w: x (N, C, *S), gy (N, F, *O) -> (F, C/G, *K)."""
     out_sp = tuple(gy.shape[2:])
-    f = gy.shape[1]
+    n, f = gy.shape[:2]
     g = geom.groups
     cg = x.shape[1] // g
-    cols = _im2col(xp, x, geom, out_sp)  # (G, Cg * K, N * O)
-    gw = xp.matmul(_grad_matrix(xp, gy, g), cols.transpose(0, 2, 1))  # (G, F/G, Cg * K)
+    cols = _im2col(xp, x, geom, out_sp)  # (N, G, Cg * K, O)
+    gm = gy.reshape(n, g, f // g, math.prod(out_sp))
+    # one GEMM per sample, accumulated: cheaper than transposing both operands into one
+    # (F, N * O) x (N * O, Cg * K) product, which costs two more copies
+    gw = xp.matmul(gm[0], cols[0].transpose(0, 2, 1))  # (G, F/G, Cg * K)
+    for i in range(1, n):
+        gw += xp.matmul(gm[i], cols[i].transpose(0, 2, 1))
     return gw.reshape(f, cg, *geom.kernel)
 
 
@@ -306,11 +305,19 @@ class Convolution(_ConvOp):
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, w = inputs[0], inputs[1]
         (g,) = out_grads
-        gx = apply(Deconvolution(self.geom, self.in_sp), (g, w))
-        gw = apply(ConvWeightGrad(self.geom), (x, g))
-        grads = [cast_like(gx, x), cast_like(gw, w)]
+        # only the gradients some input needs (the first layer's data needs none: its
+        # Deconvolution is the most expensive kernel of a CNN's backward); all of them when no
+        # input takes part in the graph (``autograd.grad`` of a constant expression)
+        every = not any(requires_grad(t) for t in inputs)
+        grads: list[Any] = [None, None]
+        if every or requires_grad(x):
+            grads[0] = cast_like(apply(Deconvolution(self.geom, self.in_sp), (g, w)), x)
+        if every or requires_grad(w):
+            grads[1] = cast_like(apply(ConvWeightGrad(self.geom), (x, g)), w)
         if len(inputs) == 3:
-            grads.append(_bias_grad(g, inputs[2], self.geom.last))
+            b = inputs[2]
+            grads.append(_bias_grad(g, b, self.geom.last) if every or requires_grad(b)
+                         else None)
         return grads
 
 
@@ -457,6 +464,49 @@ def _pool_windows(xp: Any, x: Any, geom: PoolGeom, fill: Any) -> Any:
     return _as_strided(xp, x, shape, strides)
 
 
+def _pad_for_pool(xp: Any, x: Any, geom: PoolGeom, fill: Any) -> Any:
+    if any(geom.pad_lo) or any(geom.pad_hi):
+        x = xp.pad(x, [(0, 0), (0, 0)] + list(zip(geom.pad_lo, geom.pad_hi)),
+                   constant_values=fill)
+    return x
+
+
+def _offset_slices(geom: PoolGeom) -> list[tuple[slice, ...]]:
+    """For each kernel offset (row-major), the strided slice of the padded input that holds that
+    element of every window: ``(N, C, *O)``-shaped views."""
+    lead = (slice(None),) * 2
+    return [lead + tuple(slice(o, o + s * (m - 1) + 1, s)
+                         for o, s, m in zip(offs, geom.stride, geom.out_sp))
+            for offs in itertools.product(*(range(k) for k in geom.kernel))]
+
+
+#: pooling windows up to this many elements are combined from strided slices; larger ones
+#: (global pooling) are reduced over the window view
+_SLICE_WINDOW = 64
+
+
+def _pool_combine(xp: Any, x: Any, geom: PoolGeom, fill: Any, ufunc: Any) -> Any:
+    """Channel-first x (N, C, *S) pooled with ``ufunc`` (maximum or add) over each window.
+
+    Small windows: ``ufunc`` over the ``prod(kernel)`` strided slices, one pass over the output
+    each (a reduce over the strided window view is 10-30x slower for 2x2 windows). A window that
+    covers the whole input is a plain reduction over the spatial axes."""
+    nd = geom.nd
+    padded = _pad_for_pool(xp, x, geom, fill)
+    spatial = tuple(range(2, 2 + nd))
+    reduce = xp.max if ufunc is xp.maximum else xp.sum
+    if all(o == 1 for o in geom.out_sp) and tuple(padded.shape[2:]) == geom.kernel:
+        return reduce(padded, axis=spatial, keepdims=True)
+    if math.prod(geom.kernel) > _SLICE_WINDOW:
+        win = _pool_windows(xp, x, geom, fill)
+        return reduce(win, axis=tuple(range(2 + nd, 2 + 2 * nd)))
+    slices = _offset_slices(geom)
+    y = padded[slices[0]].copy()
+    for sl in slices[1:]:
+        ufunc(y, padded[sl], out=y)
+    return y
+
+
 def _window_scatter(xp: Any, parts: Any, geom: PoolGeom, n: int, c: int, dt: Any) -> Any:
     """col2im for pooling: sum each window's values back into the input positions.
 
@@ -471,6 +521,48 @@ def _window_scatter(xp: Any, parts: Any, geom: PoolGeom, n: int, c: int, dt: Any
         buf[lead + dst] += parts(j, offs)
     crop = tuple(slice(p, p + s) for p, s in zip(geom.pad_lo, geom.in_sp))
     return xp.ascontiguousarray(buf[lead + crop])
+
+
+def _max_scatter(xp: Any, x: Any, g: Any, geom: PoolGeom) -> Any:
+    """``g`` (N, C, *O) routed to the first maximum (row-major within the window, NaN counting
+    as the maximum, as ``argmax`` does) of each window of channel-first ``x``.
+
+    One pass per kernel offset: that offset's slice is a window's first maximum where it equals
+    the window's maximum and no earlier offset was. Windows that do not overlap (stride >=
+    kernel) write their gradient straight into place; overlapping ones add."""
+    padded = _pad_for_pool(xp, x, geom, _fill_for(x.dtype, "max"))
+    slices = _offset_slices(geom)
+    ymax = padded[slices[0]].copy()
+    for sl in slices[1:]:
+        xp.maximum(ymax, padded[sl], out=ymax)
+    nan = x.dtype.kind in "fc" and bool(xp.isnan(ymax).any())
+    # g * hit is the fastest masked write, but inf * False is NaN: use where() then
+    finite = g.dtype.kind not in "fc" or bool(xp.isfinite(g).all())
+    out = xp.zeros(padded.shape, dtype=g.dtype)
+    overlap = any(s < k for s, k in zip(geom.stride, geom.kernel))
+    free = None  # windows whose first maximum is still to be found
+    last = len(slices) - 1
+    for k, sl in enumerate(slices):
+        hit = xp.equal(padded[sl], ymax)
+        if nan:
+            hit |= xp.isnan(padded[sl])
+        if free is not None:
+            xp.logical_and(hit, free, out=hit)
+        if k == 0:
+            free = xp.logical_not(hit)
+        elif k < last:
+            xp.logical_xor(free, hit, out=free)  # hit is a subset of free
+        if finite and not overlap:
+            xp.multiply(g, hit, out=out[sl])
+        elif finite:
+            out[sl] += g * hit
+        else:
+            out[sl] += xp.where(hit, g, g.dtype.type(0))
+    if any(geom.pad_lo) or any(geom.pad_hi):
+        crop = (slice(None),) * 2 + tuple(slice(p, p + s)
+                                          for p, s in zip(geom.pad_lo, geom.in_sp))
+        out = xp.ascontiguousarray(out[crop])
+    return out
 
 
 def _argmax_windows(xp: Any, x: Any, geom: PoolGeom) -> Any:
@@ -506,17 +598,15 @@ class Pooling(Op):
         xc = _cf(xp, x, geom.last)
         if kind != "max" and x.dtype.kind != "f":
             xc = xc.astype(numpy.float64)
-        win = _pool_windows(xp, xc, geom, _fill_for(xc.dtype, kind))
-        axes = tuple(range(2 + geom.nd, 2 + 2 * geom.nd))
         if kind == "max":
-            y = win.max(axis=axes)
+            y = _pool_combine(xp, xc, geom, _fill_for(xc.dtype, kind), xp.maximum)
         elif kind == "sum" or (kind == "lp" and self.p == 1):
-            y = win.sum(axis=axes)
+            y = _pool_combine(xp, xc, geom, 0, xp.add)
         elif kind == "avg":
-            y = win.sum(axis=axes)
+            y = _pool_combine(xp, xc, geom, 0, xp.add)
             y /= xp.asarray(geom.divisor(), dtype=y.dtype)
         else:
-            y = (win ** self.p).sum(axis=axes)
+            y = _pool_combine(xp, xc ** self.p, geom, 0, xp.add)
             y = xp.sqrt(y) if self.p == 2 else (xp.cbrt(y) if self.p == 3 else
                                                 y ** (1.0 / self.p))
         return _back(xp, y.astype(x.dtype, copy=False), geom.last)
@@ -588,12 +678,15 @@ class MaxPoolScatter(Op):
 
     def forward(self, xp: Any, x: Any, g: Any) -> Any:
         geom = self.geom
-        am = _argmax_windows(xp, _cf(xp, x, geom.last), geom)
+        xc = _cf(xp, x, geom.last)
         gc = _cf(xp, g, geom.last)
-        zero = gc.dtype.type(0)
-        out = _window_scatter(xp, lambda j, offs: xp.where(am == j, gc, zero), geom,
-                              gc.shape[0], gc.shape[1], gc.dtype)
-        return _back(xp, out, geom.last)
+        if math.prod(geom.kernel) > _SLICE_WINDOW:
+            am = _argmax_windows(xp, xc, geom)
+            zero = gc.dtype.type(0)
+            out = _window_scatter(xp, lambda j, offs: xp.where(am == j, gc, zero), geom,
+                                  gc.shape[0], gc.shape[1], gc.dtype)
+            return _back(xp, out, geom.last)
+        return _back(xp, _max_scatter(xp, xc, gc, geom), geom.last)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, _ = inputs

@@ -104,6 +104,14 @@ class Activation(Op):
             return -xp.logaddexp(x.dtype.type(0), -x)
         return x * xp.tanh(xp.logaddexp(x, x.dtype.type(0)))  # mish
 
+    def forward_into(self, xp: Any, out: Any, x: Any) -> bool:
+        """``forward`` written into ``out`` (hybridize(static_alloc=True)); False (nothing
+        written) for the activations that have no such path."""
+        if self.act != "relu":
+            return False
+        xp.maximum(x, x.dtype.type(0), out=out)
+        return True
+
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (y,), (g,) = inputs, outputs, out_grads
         if x._dtype.kind != "f":
@@ -368,6 +376,15 @@ class FullyConnected(Op):
             y += b.astype(self.dt, copy=False)
         lead = x.shape[:1] if self.flatten else x.shape[:-1]
         return y.reshape(lead + (self.h,))
+
+    def forward_into(self, xp: Any, out: Any, x: Any, w: Any, b: Any = None) -> bool:
+        """``forward`` written into the contiguous ``out`` (the same GEMM and bias add)."""
+        x2 = x.reshape(-1, self.k).astype(self.dt, copy=False)
+        y = out.reshape(-1, self.h)
+        xp.matmul(x2, w.astype(self.dt, copy=False).T, out=y)
+        if b is not None:
+            y += b.astype(self.dt, copy=False)
+        return True
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, w = inputs[0], inputs[1]

@@ -154,6 +154,7 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
         if STATE.trace is not None:
             def replay(ins: Sequence[BaseArray]) -> Any:
                 return apply(op, ins, device, cls, mutated)
+            replay.mutated = mutated  # type: ignore[attr-defined]  # read by hybridize
         record(op, inputs, outs, replay)
     return outs[0] if op.nout == 1 and len(outs) == 1 else tuple(outs)
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..nd import _conv, _norm
+from ..nd import _conv, _norm, _rnn
 from ..nd import _nn as _ops_nn
 from ..nd._base import BaseArray
 
 __all__ = [
     "activation", "leaky_relu", "masked_softmax", "masked_log_softmax", "fully_connected",
     "convolution", "deconvolution", "pooling", "batch_norm", "layer_norm", "group_norm",
-    "instance_norm", "dropout", "embedding",
+    "instance_norm", "dropout", "embedding", "rnn",
 ]
 
 
@@ -218,3 +218,30 @@ def log_softmax(data: BaseArray, axis: int = -1, length: BaseArray | None = None
     """Log-softmax along ``axis``; with ``use_length`` positions at or past ``length`` give 0
     (as MXNet)."""
     return _ops_nn.softmax(data, axis, length, temperature, use_length, dtype, log=True)
+
+
+def rnn(data: BaseArray, parameters: BaseArray, state: BaseArray,
+        state_cell: BaseArray | None = None, mode: str = "lstm", state_size: int | None = None,
+        num_layers: int = 1, bidirectional: bool = False, p: float = 0.0,
+        state_outputs: bool = False, sequence_length: BaseArray | None = None,
+        use_sequence_length: bool = False, projection_size: int | None = None,
+        lstm_state_clip_min: float | None = None, lstm_state_clip_max: float | None = None,
+        lstm_state_clip_nan: bool = False) -> Any:
+    """MXNet's fused recurrent layer: ``mode`` ``'rnn_relu'``, ``'rnn_tanh'``, ``'lstm'`` or
+    ``'gru'`` over ``data`` ``(seq_len, batch, input_size)``.
+
+    ``parameters`` is one vector: all weights (``i2h (G*H, in)``, ``h2h (G*H, H)``, per layer
+    and direction), then all biases (gates: LSTM ``[i, f, g, o]``, GRU ``[r, z, n]``);
+    ``gluon.utils.split_rnn_params`` names its pieces. ``state`` (and ``state_cell`` for LSTM)
+    is ``(num_layers * directions, batch, H)``. Returns the output ``(seq_len, batch,
+    directions * H)``, or ``[out, hy]`` / ``[out, hy, cy]`` with ``state_outputs``. With
+    ``use_sequence_length``, outputs past each sequence's length are 0 and the final state is
+    the one at its last valid step. ``p``: dropout between layers, in training mode.
+    ``projection_size`` (LSTM): the output and hidden state are projected to that size.
+    ``lstm_state_clip_min/max`` clip the cell state (``lstm_state_clip_nan``: NaN becomes the
+    minimum). The gradient is exact BPTT; it is not itself differentiable.
+    """
+    return _rnn.rnn(data, parameters, state, state_cell, mode, state_size, num_layers,
+                    bidirectional, p, state_outputs, sequence_length, use_sequence_length,
+                    projection_size, lstm_state_clip_min, lstm_state_clip_max,
+                    lstm_state_clip_nan)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy
+
+from ...nd._base import BaseArray
+from .sampler import FilterSampler, SequentialSampler
 
 __all__ = ["Dataset", "SimpleDataset", "ArrayDataset"]
 
@@ -31,6 +37,70 @@ class Dataset:
     def transform_first(self, fn: Callable[..., Any], lazy: bool = True) -> Dataset:
         """Apply ``fn`` to the first element of every sample only (usually the image)."""
         return self.transform(_TransformFirst(fn), lazy)
+
+    def filter(self, fn: Callable[[Any], Any]) -> Dataset:
+        """The samples for which ``fn(sample)`` is true (``fn`` runs on every sample, now)."""
+        return _SampledDataset(self, FilterSampler(fn, self))
+
+    def shard(self, num_shards: int, index: int) -> Dataset:
+        """Part ``index`` of ``num_shards`` contiguous parts; the first ``len % num_shards``
+        parts hold one sample more than the others.
+
+        >>> [list(SimpleDataset(list(range(10))).shard(3, i)) for i in range(3)]
+        [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+        """
+        num_shards = _int_arg(num_shards, "num_shards", "Dataset.shard")
+        index = _int_arg(index, "index", "Dataset.shard")
+        if num_shards < 1:
+            raise ValueError(f"Dataset.shard: num_shards must be >= 1, got {num_shards}")
+        if not 0 <= index < num_shards:
+            raise ValueError(f"Dataset.shard: index must be in [0, {num_shards}), got {index}")
+        length = len(self)
+        size, rest = divmod(length, num_shards)
+        start = size * index + min(index, rest)
+        stop = start + size + (1 if index < rest else 0)
+        return _SampledDataset(self, SequentialSampler(stop - start, start))
+
+    def take(self, count: int | None) -> Dataset:
+        """The first ``count`` samples (all of them when ``count`` is None or too large)."""
+        length = len(self)
+        if count is None:
+            count = length
+        count = _int_arg(count, "count", "Dataset.take")
+        if count < 0:
+            raise ValueError(f"Dataset.take: count must be None or >= 0, got {count}")
+        return _SampledDataset(self, SequentialSampler(min(count, length)))
+
+    def sample(self, sampler: Any) -> Dataset:
+        """The samples at the indices ``sampler`` yields (iterated once, now)."""
+        if not hasattr(sampler, "__iter__"):
+            raise TypeError(f"Dataset.sample: sampler must be iterable (a Sampler), got "
+                            f"{type(sampler).__name__}")
+        return _SampledDataset(self, sampler)
+
+
+def _int_arg(value: Any, name: str, owner: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} "
+                        f"{value!r}") from None
+
+
+class _SampledDataset(Dataset):
+    """The samples of ``data`` at the indices a sampler gave."""
+
+    def __init__(self, data: Any, sampler: Any) -> None:
+        self._data = data
+        self._indices = list(sampler)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, idx: int) -> Any:
+        return self._data[self._indices[idx]]
 
 
 class SimpleDataset(Dataset):
@@ -76,7 +146,8 @@ class _TransformFirst:
 class ArrayDataset(Dataset):
     """Zips several equally long arrays or sequences: item ``i`` is ``(a[i], b[i], ...)``.
 
-    A single argument gives its items unchanged (not 1-tuples), as in MXNet.
+    A single argument gives its items unchanged (not 1-tuples), as in MXNet. A 1-D framework
+    array is stored as NumPy (MXNet does the same), so its items are NumPy scalars.
     """
 
     def __init__(self, *args: Any) -> None:
@@ -88,7 +159,8 @@ class ArrayDataset(Dataset):
                 raise ValueError(
                     f"ArrayDataset: all arrays must have the same length; argument 0 has "
                     f"{self._length} items but argument {i} has {len(data)}")
-        self._data = list(args)
+        self._data = [numpy.array(data) if isinstance(data, BaseArray) and data.ndim == 1
+                      else data for data in args]
 
     def __len__(self) -> int:
         return self._length
