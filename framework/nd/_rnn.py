@@ -517,7 +517,10 @@ def _back_direction(xp: Any, cfg: _Config, inp: Any, w: tuple[Any, ...], h0: Any
     dgi2d = dgi.reshape(t_len * n, -1)
     xp.matmul(dgi2d.T, inp.reshape(t_len * n, -1), out=gwih)
     gbih[...] = dgi2d.sum(axis=0)
-    gbhh[...] = dgh.reshape(t_len * n, -1).sum(axis=0)
+    if dgh is dgi:  # LSTM and vanilla RNN: both biases see the same gradient
+        gbhh[...] = gbih
+    else:
+        gbhh[...] = dgh.reshape(t_len * n, -1).sum(axis=0)
     # the recurrent input of step t is the state after the step before it (h0 first)
     if t_len > 1:
         later, earlier = (dgh[:-1], sbuf[1:]) if rev else (dgh[1:], sbuf[:-1])
