@@ -410,7 +410,7 @@ class _ProcessIter:
         self._rcvd = 0
         # fork copies this process: work still queued in the engine would be lost in the
         # children, so let it finish first (an error it holds is raised here)
-        pass  # engine.waitall()
+        engine.waitall()
         batchify: Callable[[Sequence[Any]], Any] | None = loader._batchify_fn
         if batchify in (default_batchify_fn, default_mp_batchify_fn):
             batchify = None  # the workers then build NumPy batches straight away
@@ -424,11 +424,14 @@ class _ProcessIter:
                 target=_worker_loop, name=f"DataLoader-worker-{wid}", daemon=True,
                 args=(child_end, [*self._socks, parent_end], loader._dataset, batchify, wid,
                       seed, os.getpid()))
+            self._socks.append(parent_end)
             try:
                 proc.start()
+            except BaseException:
+                self.close()
+                raise
             finally:
                 child_end.close()
-            self._socks.append(parent_end)
             self._procs.append(proc)
         try:
             self._fill()
