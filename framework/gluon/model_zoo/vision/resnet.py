@@ -11,6 +11,7 @@ input image.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .... import npx
@@ -42,17 +43,16 @@ class BasicBlockV1(HybridBlock):
         self.body = nn.HybridSequential()
         self.body.add(_conv3x3(channels, stride, in_channels), nn.BatchNorm(),
                       nn.Activation("relu"), _conv3x3(channels, 1, channels), nn.BatchNorm())
+        self.downsample: nn.HybridSequential | None = None
         if downsample:
             self.downsample = nn.HybridSequential()
             self.downsample.add(nn.Conv2D(channels, kernel_size=1, strides=stride,
                                           use_bias=False, in_channels=in_channels),
                                 nn.BatchNorm())
-        else:
-            self.downsample = None
 
     def forward(self, x: Any) -> Any:
         residual = self.downsample(x) if self.downsample is not None else x
-        return npx.activation(self.body(x) + residual, act_type="relu")
+        return npx.relu(self.body(x) + residual)
 
 
 class BottleneckV1(HybridBlock):
@@ -68,17 +68,16 @@ class BottleneckV1(HybridBlock):
                       nn.Activation("relu"), _conv3x3(mid, 1, mid), nn.BatchNorm(),
                       nn.Activation("relu"), nn.Conv2D(channels, kernel_size=1, strides=1),
                       nn.BatchNorm())
+        self.downsample: nn.HybridSequential | None = None
         if downsample:
             self.downsample = nn.HybridSequential()
             self.downsample.add(nn.Conv2D(channels, kernel_size=1, strides=stride,
                                           use_bias=False, in_channels=in_channels),
                                 nn.BatchNorm())
-        else:
-            self.downsample = None
 
     def forward(self, x: Any) -> Any:
         residual = self.downsample(x) if self.downsample is not None else x
-        return npx.activation(self.body(x) + residual, act_type="relu")
+        return npx.relu(self.body(x) + residual)
 
 
 class BasicBlockV2(HybridBlock):
@@ -92,19 +91,18 @@ class BasicBlockV2(HybridBlock):
         self.conv1 = _conv3x3(channels, stride, in_channels)
         self.bn2 = nn.BatchNorm()
         self.conv2 = _conv3x3(channels, 1, channels)
+        self.downsample: nn.Conv2D | None = None
         if downsample:
             self.downsample = nn.Conv2D(channels, 1, stride, use_bias=False,
                                         in_channels=in_channels)
-        else:
-            self.downsample = None
 
     def forward(self, x: Any) -> Any:
         residual = x
-        x = npx.activation(self.bn1(x), act_type="relu")
+        x = npx.relu(self.bn1(x))
         if self.downsample is not None:
             residual = self.downsample(x)
         x = self.conv1(x)
-        x = self.conv2(npx.activation(self.bn2(x), act_type="relu"))
+        x = self.conv2(npx.relu(self.bn2(x)))
         return x + residual
 
 
@@ -122,20 +120,19 @@ class BottleneckV2(HybridBlock):
         self.conv2 = _conv3x3(mid, stride, mid)
         self.bn3 = nn.BatchNorm()
         self.conv3 = nn.Conv2D(channels, kernel_size=1, strides=1, use_bias=False)
+        self.downsample: nn.Conv2D | None = None
         if downsample:
             self.downsample = nn.Conv2D(channels, 1, stride, use_bias=False,
                                         in_channels=in_channels)
-        else:
-            self.downsample = None
 
     def forward(self, x: Any) -> Any:
         residual = x
-        x = npx.activation(self.bn1(x), act_type="relu")
+        x = npx.relu(self.bn1(x))
         if self.downsample is not None:
             residual = self.downsample(x)
         x = self.conv1(x)
-        x = self.conv2(npx.activation(self.bn2(x), act_type="relu"))
-        x = self.conv3(npx.activation(self.bn3(x), act_type="relu"))
+        x = self.conv2(npx.relu(self.bn2(x)))
+        x = self.conv3(npx.relu(self.bn3(x)))
         return x + residual
 
 
@@ -148,7 +145,7 @@ def _check_spec(cls: str, layers: Any, channels: Any) -> None:
                          f"channels={list(channels)}")
 
 
-def _make_stage(block: type[HybridBlock], num_blocks: int, channels: int, stride: int,
+def _make_stage(block: Callable[..., HybridBlock], num_blocks: int, channels: int, stride: int,
                 in_channels: int) -> nn.HybridSequential:
     stage = nn.HybridSequential()
     stage.add(block(channels, stride, channels != in_channels, in_channels=in_channels))
@@ -166,7 +163,7 @@ class ResNetV1(HybridBlock):
     stage's width.
     """
 
-    def __init__(self, block: type[HybridBlock], layers: Any, channels: Any,
+    def __init__(self, block: Callable[..., HybridBlock], layers: Any, channels: Any,
                  classes: int = 1000, thumbnail: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _check_spec("ResNetV1", layers, channels)
@@ -191,7 +188,7 @@ class ResNetV2(HybridBlock):
     stages of ``block``, BN-ReLU, global average pooling and Flatten (all in ``features``),
     then a Dense ``output``."""
 
-    def __init__(self, block: type[HybridBlock], layers: Any, channels: Any,
+    def __init__(self, block: Callable[..., HybridBlock], layers: Any, channels: Any,
                  classes: int = 1000, thumbnail: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _check_spec("ResNetV2", layers, channels)
@@ -224,7 +221,7 @@ resnet_spec: dict[int, tuple[str, list[int], list[int]]] = {
     152: ("bottle_neck", [3, 8, 36, 3], [64, 256, 512, 1024, 2048]),
 }
 resnet_net_versions = [ResNetV1, ResNetV2]
-resnet_block_versions: list[dict[str, type[HybridBlock]]] = [
+resnet_block_versions: list[dict[str, Callable[..., HybridBlock]]] = [
     {"basic_block": BasicBlockV1, "bottle_neck": BottleneckV1},
     {"basic_block": BasicBlockV2, "bottle_neck": BottleneckV2},
 ]
