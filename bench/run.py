@@ -36,7 +36,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import gluon as gbench
 import numpy
+import ops as obench
 from _common import (
     Loop,
     busy_warning,
@@ -51,8 +53,6 @@ from _common import (
 )
 
 import framework
-import gluon as gbench
-import ops as obench
 from framework import autograd, npx
 from framework import np as fnp
 

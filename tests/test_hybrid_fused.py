@@ -199,3 +199,40 @@ def test_static_alloc_training_matches_imperative():
         onp.testing.assert_array_equal(got[0], want[0])
         for k in want[1]:
             onp.testing.assert_array_equal(got[1][k], want[1][k])
+
+
+# -- pooling kernels (strided-slice formulation) against the window-view reference ---------------
+
+@pytest.mark.parametrize("kernel,stride,pad,conv", [
+    ((2, 2), (2, 2), (0, 0), "valid"),   # LeNet's: windows tile the input
+    ((3, 3), (2, 2), (1, 1), "valid"),   # overlapping, padded
+    ((2, 3), (3, 1), (0, 1), "full"),    # gaps between rows, overlap along columns
+    ((3, 3), (1, 1), (0, 0), "same"),
+])
+def test_max_pool_and_its_scatter_match_the_window_reference(kernel, stride, pad, conv):
+    from framework.nd import _conv
+
+    rng = onp.random.default_rng(3)
+    x = onp.maximum(rng.normal(size=(2, 3, 7, 8)), 0).astype("float32")  # ties at zero
+    x[0, 0, 1, 1] = onp.nan
+    geom = _conv.pool_geom(x.shape, kernel, stride, pad, conv, False, True, None)
+    pool = _conv.Pooling(geom, "max")
+    win = _conv._pool_windows(onp, x, geom, -onp.inf)
+    want = win.max(axis=(-2, -1))
+    onp.testing.assert_array_equal(pool.forward(onp, x), want)
+    for g_inf in (False, True):
+        g = rng.normal(size=want.shape).astype("float32")
+        if g_inf:
+            g[1, 2, 0, 0] = onp.inf
+        am = _conv._argmax_windows(onp, x, geom)
+        ref = _conv._window_scatter(
+            onp, lambda j, offs, am=am, g=g: onp.where(am == j, g, onp.float32(0)), geom, 2, 3,
+            g.dtype)
+        got = _conv.MaxPoolScatter(geom).forward(onp, x, g)
+        onp.testing.assert_array_equal(got, ref)
+    xf = onp.nan_to_num(x)
+    for kind in ("avg", "sum"):
+        w0 = _conv._pool_windows(onp, xf, geom, 0).sum(axis=(-2, -1))
+        if kind == "avg":
+            w0 = w0 / geom.divisor()
+        onp.testing.assert_allclose(_conv.Pooling(geom, kind).forward(onp, xf), w0, rtol=1e-6)

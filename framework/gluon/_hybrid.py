@@ -9,6 +9,9 @@ earlier steps. Later calls with the same signature replay the steps with the new
 run the Python forward (MXNet's semantics: a ``print`` in ``forward`` runs once). Each step
 re-applies its op through the normal op machinery, so outputs and gradients equal the imperative
 run, random ops draw fresh numbers, and autograd records the replay like any other code.
+Graphs made only of plain ops and views are replayed *fused* (:class:`_Fused`): one engine task
+calls every step's kernel on the raw buffers, with no per-op shape inference, arrays or pushes;
+autograd still gets one node per step, so gradients are the same bit for bit.
 
 Reading array values during the trace (``if x.sum() > 0``, ``float(x)``, ``print(x)``, boolean
 masks) raises ``NotImplementedForSymbol`` naming the line: such a forward cannot be replayed.
@@ -16,8 +19,9 @@ masks) raises ``NotImplementedForSymbol`` naming the line: such a forward cannot
 Constants (arrays the forward makes without an op, ``np.zeros``...) are shared by the calls,
 except those the forward writes into or returns (directly or through views): those start every
 call from a copy of their value before the trace touched them, so no call sees another's writes
-and no output of an earlier call is ever overwritten. No buffer is reused between calls
-(``static_alloc`` is accepted and does nothing, see ``HybridBlock.hybridize``).
+and no output of an earlier call is ever overwritten. With ``hybridize(static_alloc=True)``
+a fused graph writes the steps that support it (``Op.forward_into``) into buffers kept from the
+previous call, but only when nothing references that buffer any more.
 ``HybridBlock.export`` writes these graphs to files (``framework.gluon._export``).
 """
 

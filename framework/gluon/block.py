@@ -508,14 +508,13 @@ class HybridBlock(Block):
         """Mark the block for tracing (see ``framework.gluon._hybrid``): the first call with
         each input signature runs ``forward`` and records its ops; later calls replay them.
 
-        ``static_alloc`` and ``static_shape`` (and MXNet's other keywords: ``inline_limit``,
-        ``forward_bulk_size``...) are accepted and kept in ``_flags`` but change nothing: no
-        buffer is reused between calls. MXNet plans the graph's memory once and reuses it; here
-        every replayed op keeps the array its NumPy/CuPy kernel returns as its output buffer
-        (no copy), so there is no allocation to save, while writing outputs into buffers kept
-        from an earlier call would add a copy per output and could overwrite arrays the caller
-        still holds. Every call returns new output arrays, never aliases of earlier outputs.
-        A new input shape is traced as a new signature whatever ``static_shape`` says."""
+        ``static_alloc=True``: a graph replayed as one task (see ``framework.gluon._hybrid``)
+        writes the steps whose op supports it (``forward_into``: Dense, relu) into the buffers
+        of the previous call, when nothing references them any more (no array, view, NumPy
+        array or queued task): an output the caller keeps is never overwritten. Every call
+        returns new output arrays. ``static_shape`` (and MXNet's other keywords:
+        ``inline_limit``, ``forward_bulk_size``...) are accepted and kept in ``_flags``; a new
+        input shape is traced as a new signature whatever ``static_shape`` says."""
         object.__setattr__(self, "_active", bool(active))
         object.__setattr__(self, "_flags", dict(static_alloc=static_alloc,
                                                 static_shape=static_shape, **kwargs))
