@@ -85,6 +85,7 @@ def save_plot(history: dict[str, list[float]], path: str) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return False
     epochs = numpy.arange(1, len(history["loss"]) + 1)
@@ -97,6 +98,8 @@ def save_plot(history: dict[str, list[float]], path: str) -> bool:
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy")
     ax2.legend()
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     tmp = path + ".tmp.png"
     fig.savefig(tmp, dpi=100)
