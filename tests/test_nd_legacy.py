@@ -516,3 +516,22 @@ def test_save_load_round_trip(tmp_path) -> None:
     assert len(nd.load(f)) == 1
     with pytest.raises(TypeError, match="dict must map"):
         nd.save(f, {"x": 1})
+
+
+@pytest.mark.parametrize("mode,gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1)])
+def test_rnn_matches_npx_rnn_and_returns_ndarray(mode, gates) -> None:
+    T, N, D, H = 3, 2, 4, 5
+    rng = numpy.random.default_rng(1)
+    x = rng.normal(size=(T, N, D)).astype("float32")
+    w = (rng.normal(size=gates * H * (D + H + 2)) * 0.1).astype("float32")
+    h = rng.normal(size=(1, N, H)).astype("float32")
+    cell = [nd.array(h)] if mode == "lstm" else []
+    out = nd.RNN(nd.array(x), nd.array(w), nd.array(h), *cell, state_size=H, mode=mode,
+                 state_outputs=True)
+    ref = npx.rnn(np.array(x), np.array(w), np.array(h), *[np.array(h)] * len(cell), mode=mode,
+                  state_size=H, state_outputs=True)
+    assert len(out) == len(ref) and all(type(o) is nd.NDArray for o in out)
+    for o, r in zip(out, ref):
+        numpy.testing.assert_array_equal(o.asnumpy(), r.asnumpy())
+    with pytest.raises(ValueError, match="state_size"):
+        nd.RNN(nd.array(x), nd.array(w), nd.array(h), mode=mode)

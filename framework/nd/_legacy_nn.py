@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy
 
-from . import _conv, _create, _misc, _nn, _norm, _npx, _reduce, _shape
+from . import _conv, _create, _misc, _nn, _norm, _npx, _reduce, _rnn, _shape
 from ._base import BaseArray
 from ._elemwise import _assign_out, binary, unary
 from ._legacy import NDArray, as_nd, check_nd, legacy_reshape, shape_error
@@ -37,7 +37,7 @@ from ._op import Op, apply, register
 __all__ = [
     "FullyConnected", "Convolution", "Deconvolution", "Pooling", "BatchNorm", "LayerNorm",
     "Dropout", "Embedding", "Flatten", "LeakyReLU", "Activation", "SequenceMask", "Reshape",
-    "Concat", "SliceChannel", "SoftmaxOutput", "SoftmaxActivation", "pad", "Pad",
+    "Concat", "SliceChannel", "RNN", "SoftmaxOutput", "SoftmaxActivation", "pad", "Pad",
     "sgd_update", "sgd_mom_update", "adam_update", "save", "load",
 ]
 
@@ -224,6 +224,24 @@ class _SoftmaxOutput(Op):
                 total = binary("maximum", _reduce.reduce("sum", keep), 1.0)
                 g = binary("true_divide", g, total)
         return [g, None]
+
+
+def RNN(data: BaseArray, parameters: BaseArray, state: BaseArray,
+        state_cell: BaseArray | None = None, sequence_length: BaseArray | None = None,
+        state_size: int | None = None, num_layers: int = 1, bidirectional: bool = False,
+        mode: str = "lstm", p: float = 0.0, state_outputs: bool = False,
+        projection_size: int | None = None, lstm_state_clip_min: float | None = None,
+        lstm_state_clip_max: float | None = None, lstm_state_clip_nan: bool = False,
+        use_sequence_length: bool = False, **kwargs: Any) -> Any:
+    """MXNet 1.x's fused ``RNN`` operator (the argument order of ``mx.nd.RNN``), the same op as
+    ``npx.rnn``: ``mode`` ``'rnn_relu'``/``'rnn_tanh'``/``'lstm'``/``'gru'`` over ``data``
+    ``(seq_len, batch, input_size)`` with one fused ``parameters`` vector."""
+    if state_size is None:
+        raise ValueError("RNN: state_size is required (the hidden size)")
+    return _rnn.rnn(check_nd(data, "RNN"), parameters, state, state_cell, mode, state_size,
+                    num_layers, bidirectional, p, state_outputs, sequence_length,
+                    use_sequence_length, projection_size, lstm_state_clip_min,
+                    lstm_state_clip_max, lstm_state_clip_nan)
 
 
 def SoftmaxOutput(data: BaseArray, label: BaseArray, grad_scale: float = 1.0,
