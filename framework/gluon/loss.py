@@ -38,6 +38,8 @@ import numpy
 from .. import np as _np
 from .. import npx as _npx
 from ..base import FrameworkError
+from ..nd import _gradutil as _gu
+from ..nd import _misc
 from ..nd._base import BaseArray
 from ..nd._op import Op, apply
 from ..nd._tape import STATE, requires_grad
@@ -265,6 +267,9 @@ class SoftmaxCrossEntropyLoss(Loss):
         self._from_logits = from_logits
 
     def forward(self, pred: Any, label: Any, sample_weight: Any = None) -> Any:
+        if self._sparse_label and not self._from_logits and isinstance(pred, BaseArray) \
+                and isinstance(label, BaseArray) and pred._dtype.kind == "f" and pred.ndim:
+            return self._fused(pred, label, sample_weight)
         logp = pred if self._from_logits else _npx.log_softmax(pred, axis=self._axis)
         if self._sparse_label:
             loss = _np.negative(_npx.pick(logp, label, axis=self._axis, keepdims=True))
@@ -272,6 +277,121 @@ class SoftmaxCrossEntropyLoss(Loss):
             label = _reshape_like(label, logp)
             loss = -_np.sum(logp * label, axis=self._axis, keepdims=True)
         return self._weighted_mean(loss, sample_weight)
+
+
+    def _fused(self, pred: BaseArray, label: BaseArray, sample_weight: Any) -> Any:
+        """The sparse-label loss as one op (:class:`_SoftmaxCE`); without ``sample_weight`` the
+        number ``weight`` is folded in and, when the class axis comes after the batch axis, the
+        class axis is dropped by the op itself, so a 2-d ``pred`` needs no further op."""
+        nd = pred.ndim
+        ax = self._axis + nd if -nd <= self._axis < 0 else self._axis
+        bx = self._batch_axis + nd if -nd <= self._batch_axis < 0 else self._batch_axis
+        w = self._weight
+        fold = sample_weight is None and (w is None or (
+            isinstance(w, (int, float, numpy.number)) and not isinstance(w, bool)))
+        if fold and 0 <= bx < ax < nd:
+            loss = apply(_SoftmaxCE(self._axis, False, None if w is None else float(w)),
+                         (pred, label))
+            return _batch_mean(loss, bx)
+        loss = apply(_SoftmaxCE(self._axis, True, None), (pred, label))
+        return self._weighted_mean(loss, sample_weight)
+
+
+class _SoftmaxCE(Op):
+    """``-log_softmax(pred)`` read at the class ``label`` along ``axis`` (times ``scale``), in
+    one kernel; ``label`` (indices, truncated to integers and clipped to the classes, as
+    ``pick``) has ``pred``'s shape without ``axis``, or with it of size 1. The result keeps
+    ``axis`` with size 1 when ``keepdims``. Its gradient in ``pred`` is
+    ``(softmax(pred) - onehot(label)) * g * scale``, one kernel (:class:`_SoftmaxCEGrad`)."""
+
+    def __init__(self, axis: int, keepdims: bool, scale: float | None) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+        self.scale = scale
+
+    def infer(self, pred: BaseArray, label: BaseArray) -> list[Any]:
+        nd = pred.ndim
+        if not -nd <= self.axis < nd:
+            raise ValueError(f"SoftmaxCrossEntropyLoss: axis {self.axis} is out of range for "
+                             f"pred of shape {pred._shape}")
+        ax = self.ax = self.axis % nd
+        shp = pred._shape
+        expect = shp[:ax] + shp[ax + 1:]
+        kept = shp[:ax] + (1,) + shp[ax + 1:]
+        if label._shape != expect and label._shape != kept:
+            raise ValueError(f"SoftmaxCrossEntropyLoss: sparse label of shape {label._shape} "
+                             f"does not fit pred of shape {shp} (expected {expect}, pred's "
+                             f"shape without axis {ax})")
+        if label._dtype.kind not in "iuf":
+            raise TypeError(f"SoftmaxCrossEntropyLoss: sparse label must hold class indices "
+                            f"(a numeric array), got {label._dtype}")
+        return [(kept if self.keepdims else expect, pred._dtype)]
+
+    def forward(self, xp: Any, pred: Any, label: Any) -> Any:
+        ax = self.ax
+        shifted = pred - xp.max(pred, axis=ax, keepdims=True)
+        lse = xp.log(xp.sum(xp.exp(shifted), axis=ax, keepdims=True))
+        idx = _class_index(xp, label, pred, ax)
+        loss = lse - xp.take_along_axis(shifted, idx, axis=ax)
+        if self.scale is not None:
+            loss *= pred.dtype.type(self.scale)
+        return loss if self.keepdims else xp.squeeze(loss, axis=ax)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        pred, label = inputs
+        (g,) = out_grads
+        if STATE.grad:  # create_graph: the gradient from differentiable ops
+            return [_softmax_ce_grad_ops(pred, label, g, self.ax, self.scale), None]
+        return [apply(_SoftmaxCEGrad(self.ax, self.scale), (pred, label, g)), None]
+
+
+def _class_index(xp: Any, label: Any, pred: Any, ax: int) -> Any:
+    """Integer class indices (``pick``'s clip mode) with ``ax`` kept, for ``take_along_axis``."""
+    idx = xp.clip(label.astype(numpy.int64), 0, pred.shape[ax] - 1)
+    return idx if idx.ndim == pred.ndim else xp.expand_dims(idx, ax)
+
+
+class _SoftmaxCEGrad(Op):
+    """``(softmax(pred) - onehot(label)) * g * scale`` along ``ax`` (``g`` without ``ax`` or
+    with it of size 1); used when the backward is not itself recorded."""
+
+    def __init__(self, ax: int, scale: float | None) -> None:
+        self.ax = ax
+        self.scale = scale
+
+    def infer(self, pred: BaseArray, label: BaseArray, g: BaseArray) -> list[Any]:
+        return [(pred._shape, pred._dtype)]
+
+    def forward(self, xp: Any, pred: Any, label: Any, g: Any) -> Any:
+        ax = self.ax
+        e = xp.exp(pred - xp.max(pred, axis=ax, keepdims=True))
+        e /= xp.sum(e, axis=ax, keepdims=True)
+        idx = _class_index(xp, label, pred, ax)
+        xp.put_along_axis(e, idx, xp.take_along_axis(e, idx, axis=ax) - 1, axis=ax)
+        if g.ndim < pred.ndim:
+            g = xp.expand_dims(g, ax)
+        e *= g.astype(e.dtype, copy=False)
+        if self.scale is not None:
+            e *= e.dtype.type(self.scale)
+        return e
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        raise FrameworkError("SoftmaxCrossEntropyLoss: the fused gradient kernel is not "
+                             "differentiable; it is only used when the backward is not "
+                             "recorded")
+
+
+def _softmax_ce_grad_ops(pred: BaseArray, label: BaseArray, g: BaseArray, ax: int,
+                         scale: float | None) -> BaseArray:
+    """The same gradient as :class:`_SoftmaxCEGrad`, from differentiable ops (``pick``'s and
+    ``log_softmax``'s backward formulas), for ``create_graph=True``."""
+    n = pred._shape[ax]
+    kept = pred._shape[:ax] + (1,) + pred._shape[ax + 1:]
+    t = -g if scale is None else g * (-scale)
+    idx = _np.clip(label.astype(numpy.int64), 0, n - 1).reshape(kept)
+    picked = _gu.scatter_along(t.reshape(kept), idx, ax, n)
+    logp = _npx.log_softmax(pred, axis=ax)
+    return _misc.softmax_grad(logp, picked, ax, None, True)
 
 
 SoftmaxCELoss = SoftmaxCrossEntropyLoss

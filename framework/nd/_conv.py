@@ -176,10 +176,12 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
     cg = w.shape[1]
     wm = w.reshape(g, f // g, -1)
     gm = gy.reshape(n, g, f // g, math.prod(out_sp))
-    cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, O)
-    cols = cols.reshape(n, g, cg, *geom.kernel, *out_sp)
     padded = tuple(max(in_sp[i] + 2 * geom.pad[i],
                        geom.stride[i] * (out_sp[i] - 1) + geom.extent(i)) for i in range(nd))
+    if all(s == 1 for s in geom.stride) and (nd == 1 or out_sp[-1] <= _WIDE_COL2IM):
+        return _col2im_wide(xp, gm, wm, geom, in_sp, out_sp, padded)
+    cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, O)
+    cols = cols.reshape(n, g, cg, *geom.kernel, *out_sp)
     buf = xp.zeros((n, g, cg, *padded), dtype=cols.dtype)
     lead = (slice(None),) * 3
     # col2im: one strided scatter-add per kernel offset
@@ -189,6 +191,43 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
         buf[lead + dst] += cols[lead + offs]
     crop = tuple(slice(p, p + s) for p, s in zip(geom.pad, in_sp))
     return xp.ascontiguousarray(buf[lead + crop]).reshape(n, g * cg, *in_sp)
+
+
+#: the stride-1 data gradient uses the "wide" col2im when the output's last spatial size is at
+#: most this (short rows make the per-offset strided adds slow; measured on LeNet's shapes)
+_WIDE_COL2IM = 16
+
+
+def _col2im_wide(xp: Any, gm: Any, wm: Any, geom: ConvGeom, in_sp: Shape, out_sp: Shape,
+                 padded: Shape) -> Any:
+    """Stride-1 data gradient with contiguous col2im adds.
+
+    ``gm`` (N, G, F/G, prod(out)) is zero-extended in every spatial dimension but the first to
+    the padded input's size, so that output position ``o`` and kernel offset ``k`` meet at the
+    flat padded index ``flat(o) + flat(k * dilate)``: each kernel offset is then one add of a
+    contiguous run of ``out[0] * prod(padded[1:])`` elements per (sample, channel). The extra
+    columns are zeros, so what they add (wrapping into the next row) is zero."""
+    nd = geom.nd
+    n, g, fg = gm.shape[:3]
+    cg = wm.shape[2] // math.prod(geom.kernel)
+    pstride = tuple(math.prod(padded[i + 1:]) for i in range(nd))
+    length = out_sp[0] * pstride[0]
+    if nd > 1:
+        wide = xp.zeros((n, g, fg, out_sp[0], *padded[1:]), dtype=gm.dtype)
+        wide[(slice(None),) * 4 + tuple(slice(0, o) for o in out_sp[1:])] = \
+            gm.reshape(n, g, fg, *out_sp)
+        gm = wide.reshape(n, g, fg, length)
+    cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, L)
+    cols = cols.reshape(n, g, cg, math.prod(geom.kernel), length)
+    shifts = [sum(o * d * s for o, d, s in zip(offs, geom.dilate, pstride))
+              for offs in itertools.product(*(range(k) for k in geom.kernel))]
+    total = math.prod(padded)
+    buf = xp.zeros((n, g, cg, max(total, max(shifts) + length)), dtype=cols.dtype)
+    for k, sh in enumerate(shifts):
+        buf[..., sh:sh + length] += cols[:, :, :, k]
+    out = buf[..., :total].reshape(n, g * cg, *padded)
+    crop = tuple(slice(p, p + s) for p, s in zip(geom.pad, in_sp))
+    return xp.ascontiguousarray(out[(slice(None),) * 2 + crop])
 
 
 def _conv_wgrad(xp: Any, x: Any, gy: Any, geom: ConvGeom) -> Any:
