@@ -236,3 +236,255 @@ def test_max_pool_and_its_scatter_match_the_window_reference(kernel, stride, pad
         if kind == "avg":
             w0 = w0 / geom.divisor()
         onp.testing.assert_allclose(_conv.Pooling(geom, kind).forward(onp, xf), w0, rtol=1e-6)
+
+
+# -- fused backward: one autograd node per graph call, its backward one cached task ------------
+
+def _backward_graphs(block):
+    return [b for g in _graphs(block) for b in g.fused.backward.values()]
+
+
+def _graph_node(out):
+    from framework.gluon._hybrid import _GraphBackward
+
+    node = out._node[0]
+    assert isinstance(node.op, _GraphBackward)
+    return node
+
+
+def test_one_node_per_call_and_a_fused_backward_program():
+    net, loss_fn = _mlp(), gluon.loss.SoftmaxCrossEntropyLoss()
+    x, y = _data((5, 12)), np.array([0, 1, 2, 3, 1])
+    want = _step(net, loss_fn, x, y)
+    net.hybridize()
+    loss_fn.hybridize()
+    _step(net, loss_fn, x, y)  # trace
+    with autograd.record():
+        out = net(x)
+        loss = loss_fn(out, y)
+    node = _graph_node(out)
+    assert len(node.inputs) == 1 + 6 and node.outputs == (out,)
+    _graph_node(loss)
+    for _ in range(2):  # the first traces the backward program, the second replays it
+        got = _step(net, loss_fn, x, y)
+        for k in want[1]:
+            onp.testing.assert_array_equal(got[1][k], want[1][k])
+    back = _backward_graphs(net) + _backward_graphs(loss_fn)
+    assert back and all(b is not None and b.fused is not None for b in back)
+
+
+def test_fused_backward_grad_req_add_and_input_gradients():
+    x, y = _data((4, 12), 1), np.array([3, 0, 2, 1])
+    results = []
+    net, loss_fn = _mlp(), gluon.loss.SoftmaxCrossEntropyLoss()
+    net(x)
+    for p in net.collect_params().values():
+        p.grad_req = "add"
+    for hybrid in (False, True):
+        net.hybridize(hybrid)
+        loss_fn.hybridize(hybrid)
+        for p in net.collect_params().values():
+            p.zero_grad()
+        xs = x.copy()
+        xs.attach_grad(grad_req="add")
+        for _ in range(3):  # trace, replay (no input gradient yet), replays with it
+            with autograd.record():
+                loss = loss_fn(net(xs), y)
+            loss.backward()
+        results.append((xs.grad.asnumpy(), {k: p.grad().asnumpy() for k, p in
+                                            net.collect_params().items()}))
+        if hybrid:
+            assert all(b.fused is not None for b in _backward_graphs(net))
+    (gx0, g0), (gx1, g1) = results
+    onp.testing.assert_array_equal(gx1, gx0)
+    for k in g0:
+        onp.testing.assert_array_equal(g1[k], g0[k])
+
+
+def test_fused_backward_retain_graph_and_freed_graph():
+    net = _mlp()
+    net.hybridize()
+    x = _data((3, 12), 2)
+    net(x)
+    with autograd.record():
+        out = net(x)
+    out.backward(retain_graph=True)
+    first = {k: p.grad().asnumpy().copy() for k, p in net.collect_params().items()}
+    out.backward()
+    for k, p in net.collect_params().items():
+        onp.testing.assert_array_equal(p.grad().asnumpy(), first[k])
+    with pytest.raises(mx.base.FrameworkError, match="second time"):
+        out.backward()
+    net.hybridize(False)
+    with autograd.record():
+        ref = net(x)
+    ref.backward()
+    for k, p in net.collect_params().items():
+        onp.testing.assert_array_equal(p.grad().asnumpy(), first[k])
+
+
+class _Cube(HybridBlock):
+    def forward(self, x):
+        return x * x * x + x
+
+
+def test_create_graph_uses_the_per_op_graph():
+    x0 = _data((2, 5), 3)
+    res = []
+    for hybrid in (False, True):
+        blk = _Cube()
+        if hybrid:
+            blk.hybridize()
+            blk(x0)
+            blk(x0)
+            assert _graphs(blk)[0].fused is not None
+        x = x0.copy()
+        x.attach_grad()
+        with autograd.record():
+            y = blk(x)
+            (dx,) = autograd.grad(y, [x], create_graph=True)
+        dx.backward()
+        res.append((dx.asnumpy(), x.grad.asnumpy()))
+    xn = x0.asnumpy()
+    onp.testing.assert_allclose(res[1][0], 3 * xn * xn + 1, rtol=1e-6)
+    onp.testing.assert_allclose(res[1][1], 6 * xn, rtol=1e-6)
+    onp.testing.assert_array_equal(res[1][0], res[0][0])
+    onp.testing.assert_array_equal(res[1][1], res[0][1])
+
+
+class _BoomBack(Op):
+    """Doubles its input; its backward is :class:`_Boom` (doubles too; fails when armed)."""
+
+    name = "boomback_op"
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, xp, x):
+        return x * 2
+
+    def backward(self, inputs, outputs, out_grads):
+        return [apply(_Boom(), (out_grads[0],))]
+
+
+class _BoomBackBlock(HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(3)
+
+    def forward(self, x):
+        return apply(_BoomBack(), (self.dense(x),))
+
+
+def test_error_in_the_fused_backward_names_the_op():
+    blk = _BoomBackBlock()
+    blk.initialize()
+    blk.hybridize()
+    x = _data((2, 4))
+    for _ in range(3):
+        with autograd.record():
+            out = blk(x)
+        out.backward()
+    assert all(b.fused is not None for b in _backward_graphs(blk))
+    want = blk.dense.weight.grad().asnumpy().copy()
+    onp.testing.assert_array_equal(want, 2 * onp.ones((3, 1)) * x.asnumpy().sum(0))
+    _Boom.armed = True
+    try:
+        with pytest.raises(ValueError) as info:
+            with autograd.record():
+                out = blk(x)
+            out.backward()
+            blk.dense.weight.grad().asnumpy()
+    finally:
+        _Boom.armed = False
+    msg = str(info.value)
+    assert "kernel exploded" in msg and "boom_op" in msg and "backward of" in msg
+    npx.waitall()
+
+
+# -- multi-tensor optimizer update ---------------------------------------------------------------
+
+def _count_pushes(monkeypatch):
+    from framework.optimizer import kernels
+
+    names = []
+    real = kernels.execute
+
+    def counting(name, *args, **kwargs):
+        names.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(kernels, "execute", counting)
+    return names
+
+
+@pytest.mark.parametrize("opt,kw", [
+    ("sgd", {"momentum": 0.9, "wd": 1e-3}),
+    ("adam", {"wd": 1e-3, "clip_gradient": 0.5}),
+    ("lamb", {}),
+])
+def test_trainer_step_is_one_task_with_the_same_arithmetic(monkeypatch, opt, kw):
+    x, y = _data((5, 12)), np.array([0, 1, 2, 3, 1])
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    nets = []
+    first = _mlp()
+    first(x)
+    for batched in (False, True):
+        net = _mlp()
+        net(x)
+        params = net.collect_params()
+        for p, p0 in zip(params.values(), first.collect_params().values()):
+            p.set_data(p0.data().copy())
+        list(params.values())[0].lr_mult = 0.5
+        list(params.values())[1].wd_mult = 3.0
+        tr = gluon.Trainer(params, opt, {"learning_rate": 0.1, **kw})
+        for _ in range(3):
+            with autograd.record():
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            if batched:
+                names = _count_pushes(monkeypatch)
+                tr.step(5)
+                monkeypatch.undo()
+                assert len(names) == 1 and names[0].startswith("multi_")
+            else:  # the oracle: one update at a time
+                for i, p in enumerate(params.values()):
+                    st = tr._states.setdefault(
+                        i, tr._optimizer.create_state_multi_precision(i, p.data()))
+                    tr._optimizer.rescale_grad = 1 / 5
+                    tr._optimizer.update(i, p.data(), p.grad(), st)
+        nets.append((net, tr))
+    (n0, t0), (n1, t1) = nets
+    for p0, p1 in zip(n0.collect_params().values(), n1.collect_params().values()):
+        onp.testing.assert_array_equal(p1.data().asnumpy(), p0.data().asnumpy())
+    assert t1._optimizer._index_update_count == t0._optimizer._index_update_count
+
+
+def test_batched_update_multi_precision_and_early_errors(monkeypatch):
+    from framework import optimizer
+
+    ws = [np.array(onp.random.default_rng(i).normal(size=(3, 4)).astype("float16"))
+          for i in range(3)]
+    gs = [np.array(onp.full((3, 4), 0.25 * (i + 1), "float16")) for i in range(3)]
+    ref = [w.copy() for w in ws]
+    opt0 = optimizer.create("sgd", learning_rate=0.5, momentum=0.9, multi_precision=True)
+    opt1 = optimizer.create("sgd", learning_rate=0.5, momentum=0.9, multi_precision=True)
+    s0 = [opt0.create_state_multi_precision(i, w) for i, w in enumerate(ref)]
+    s1 = [opt1.create_state_multi_precision(i, w) for i, w in enumerate(ws)]
+    for _ in range(2):
+        for i in range(3):
+            opt0.update(i, ref[i], gs[i], s0[i])
+        names = _count_pushes(monkeypatch)
+        opt1.update([0, 1, 2], ws, gs, s1)
+        monkeypatch.undo()
+        assert len(names) == 1
+    for a, b, sa, sb in zip(ref, ws, s0, s1):
+        onp.testing.assert_array_equal(b.asnumpy(), a.asnumpy())
+        onp.testing.assert_array_equal(sb[0].asnumpy(), sa[0].asnumpy())
+    bad = np.zeros((4, 3), dtype="float16")
+    names = _count_pushes(monkeypatch)
+    with pytest.raises(ValueError, match=r"gradient shape \(4, 3\) does not match"):
+        opt1.update([0, 1], ws[:2], [gs[0], bad], s1[:2])
+    # as one update at a time: the first update is issued, the second fails before its task
+    assert names == ["sgd_update"]
+    assert opt1._index_update_count == {0: 3, 1: 3, 2: 2}

@@ -10,8 +10,10 @@ run the Python forward (MXNet's semantics: a ``print`` in ``forward`` runs once)
 re-applies its op through the normal op machinery, so outputs and gradients equal the imperative
 run, random ops draw fresh numbers, and autograd records the replay like any other code.
 Graphs made only of plain ops and views are replayed *fused* (:class:`_Fused`): one engine task
-calls every step's kernel on the raw buffers, with no per-op shape inference, arrays or pushes;
-autograd still gets one node per step, so gradients are the same bit for bit.
+calls every step's kernel on the raw buffers, with no per-op shape inference, arrays or pushes.
+Under ``autograd.record()`` such a call is ONE autograd node whose backward replays the per-op
+backward formulas, traced once, as one task too (:class:`_GraphBackward`): gradients are the
+same bit for bit.
 
 Reading array values during the trace (``if x.sum() > 0``, ``float(x)``, ``print(x)``, boolean
 masks) raises ``NotImplementedForSymbol`` naming the line: such a forward cannot be replayed.
@@ -34,11 +36,13 @@ from typing import Any
 
 import numpy
 
+from ..base import NotImplementedForSymbol
 from ..engine._engine import Var
-from ..nd import _base
+from ..nd import _base, _create, _elemwise
 from ..nd._array import ndarray
 from ..nd._base import execute
-from ..nd._tape import STATE, Trace, record, set_grad, set_trace
+from ..nd._op import Op
+from ..nd._tape import STATE, Node, Trace, record, requires_grad, set_grad, set_trace
 from .parameter import Parameter
 
 __all__ = ["CachedGraph", "signature"]
@@ -295,9 +299,11 @@ class _Fused:
     """A cached graph replayed as ONE engine task: each step's ``forward(xp, *buffers)`` is
     called in trace order on the raw buffers, with the output shapes and dtypes of the trace
     (the signature fixes them, so no ``infer`` runs), and the call's output arrays are filled at
-    the end. While autograd records, every step still gets its own node in the graph, over
-    arrays that the same task fills, so gradients are those of the op-by-op replay (bit for bit:
-    the same kernels on the same buffers, the same backward formulas).
+    the end. While autograd records, the intermediate arrays are filled too, every step gets
+    its own node (used by ``create_graph``), and the call's outputs point to one node for the
+    whole call (:class:`_GraphBackward`), whose backward is the traced per-op backward replayed
+    as one task; gradients are those of the op-by-op replay (bit for bit: the same kernels on
+    the same buffers, the same backward formulas).
 
     Only graphs made of plain ops (``apply`` without mutated state: no random ops, no in-place
     writes, no BatchNorm statistics) and views are fused; others replay op by op.
@@ -308,7 +314,7 @@ class _Fused:
     their views, NumPy views, and engine tasks that still hold the array)."""
 
     __slots__ = ("prog", "exposed", "specs", "cls", "device", "xp", "param_specs", "inline",
-                 "name", "owner", "pool", "pooled", "n_slots")
+                 "name", "owner", "pool", "pooled", "n_slots", "backward")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
@@ -369,6 +375,9 @@ class _Fused:
         self.name = f"hybridized {graph.owner}"
         self.n_slots = graph.n_slots
         self.pool = {} if graph.static_alloc else None
+        # the traced backward programs, by which arrays need gradients and the output
+        # gradients' metadata (None: this backward cannot be traced, run the formulas op by op)
+        self.backward: dict[Any, CachedGraph | None] = {}
         # static_alloc: the single-output steps whose op can write into a given buffer
         self.pooled = [out_ids[0] for kind, _k, _in, out_ids, op, single, _sp in prog
                        if kind == _OP and single and hasattr(op, "forward_into")]
@@ -450,8 +459,17 @@ class _Fused:
         if grad:
             for s, a in sources:
                 made.setdefault(s, a)
+            # the per-op nodes: what create_graph (gradients of gradients) differentiates
             for _kind, _kern, in_ids, out_ids, op, _single, _specs in prog:
                 record(op, [made[i] for i in in_ids], [made[i] for i in out_ids])
+            ins = [a for _s, a in sources]
+            if any(requires_grad(a) for a in ins):
+                # ONE node for the whole graph: its backward is a cached program (one task)
+                outs = [made[s] for s in self.exposed]
+                node = Node(_GraphBackward(self, made, [s for s, _a in sources]), tuple(ins),
+                            tuple(outs))
+                for i, o in enumerate(outs):
+                    o._node = (node, i)
         return [made[s] for s in self.exposed]
 
     def _buffers(self) -> dict[int, Any]:
@@ -469,6 +487,117 @@ class _Fused:
                 shape, dt = self.specs[s]
                 out[s] = pool[s] = xp.empty(shape, dt)
         return out
+
+
+# -- fused backward -------------------------------------------------------------------------------
+
+def _backprop(prog: list[Any], arrays: dict[int, Any], exposed: Sequence[int],
+              out_grads: Sequence[Any], wanted: Sequence[int]) -> list[Any]:
+    """The gradients of the ``wanted`` slots: each step's ``op.backward`` in reverse order over
+    this call's arrays (by slot), accumulated as autograd does. Recorded when autograd records
+    (``create_graph``), traced when a trace is on (building the cached backward program)."""
+    grads: dict[int, Any] = {}
+    for s, g in zip(exposed, out_grads):
+        grads[s] = g
+    for _kind, _kern, in_ids, out_ids, op, _single, _specs in reversed(prog):
+        ogs = [grads.get(s) for s in out_ids]
+        if all(g is None for g in ogs):
+            continue
+        ogs = [g if g is not None else _create.zeros_like(arrays[s])
+               for g, s in zip(ogs, out_ids)]
+        ins = [arrays[i] for i in in_ids]
+        igs = op.backward(ins, [arrays[s] for s in out_ids], ogs)
+        for i, x, g in zip(in_ids, ins, igs):
+            if g is None or not requires_grad(x):
+                continue
+            prev = grads.get(i)
+            grads[i] = g if prev is None else _elemwise.binary("add", prev, g)
+    return [grads.get(s) for s in wanted]
+
+
+class _BackwardTracer:
+    """What :class:`CachedGraph` traces to build a fused graph's backward program: a "block"
+    whose forward takes this call's arrays (every slot, then the output gradients) and returns
+    the gradients of the sources that need one."""
+
+    _flags: dict[str, Any] = {}
+
+    def __init__(self, fused: _Fused, slots: list[int], wanted: list[int]) -> None:
+        self._path = fused.owner
+        self.fused = fused
+        self.slots = slots
+        self.wanted = wanted
+
+    def collect_params(self) -> dict[str, Any]:
+        return {}
+
+    def forward(self, *args: Any) -> tuple[Any, ...]:
+        n = len(self.slots)
+        arrays = dict(zip(self.slots, args[:n]))
+        grads = _backprop(self.fused.prog, arrays, self.fused.exposed, args[n:], self.wanted)
+        # a gradient that no op step produced (an output gradient passed through, a view, a
+        # constant, one returned twice) is returned as a copy, so the program can be fused
+        trace = STATE.trace
+        seen: set[int] = set()
+        for i, g in enumerate(grads):
+            if g is not None and trace is not None and (
+                    id(g) not in trace._produced or id(g) in trace._root or id(g) in seen):
+                grads[i] = g = g.copy()
+            seen.add(id(g))
+        return tuple(grads)
+
+
+class _GraphBackward(Op):
+    """The autograd op of one fused graph call: its backward runs the graph's cached backward
+    program (the per-op backward formulas, traced once per pattern of which inputs need
+    gradients, replayed as one engine task on the raw buffers: the same kernels on the same
+    buffers as the op-by-op backward, so the same gradients). With ``create_graph`` (autograd
+    recording the backward), or when the formulas cannot be traced, it runs the formulas op by
+    op over the call's recorded per-op graph, so gradients of gradients work."""
+
+    name = "hybridized_graph"
+
+    def __init__(self, fused: _Fused, made: dict[int, Any], sources: list[int]) -> None:
+        self.fused = fused
+        self.made = made
+        self.sources = sources
+
+    def backward(self, inputs: Sequence[Any], outputs: Sequence[Any],
+                 out_grads: Sequence[Any]) -> list[Any]:
+        fused, made = self.fused, self.made
+        needs = tuple(requires_grad(a) for a in inputs)
+        wanted = [s for s, need in zip(self.sources, needs) if need]
+        if STATE.grad:  # create_graph: differentiable formulas over the per-op graph
+            return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
+                                                 wanted))
+        key = (needs, tuple((g._shape, g._dtype, type(g)) for g in out_grads),
+               _aliasing(out_grads), STATE.training)
+        slots = sorted(made)
+        args = tuple([made[s] for s in slots] + list(out_grads))
+        graph = fused.backward.get(key, False)
+        if graph is False:
+            try:
+                graph = CachedGraph(_BackwardTracer(fused, slots, wanted), args)
+            except NotImplementedForSymbol:
+                graph = None  # a formula reads values: it cannot be replayed
+            else:
+                graph.owner = f"backward of {fused.owner}"
+                if graph.fused is not None:
+                    graph.fused.owner = graph.owner
+                    graph.fused.name = f"hybridized {graph.owner}"
+                fused.backward[key] = graph
+                first, graph.first_outputs = graph.first_outputs, None
+                return self._spread(needs, first)
+            fused.backward[key] = graph
+        if graph is None:
+            return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
+                                                 wanted))
+        return self._spread(needs, graph(args))
+
+    @staticmethod
+    def _spread(needs: Sequence[bool], grads: Sequence[Any]) -> list[Any]:
+        it = iter(grads)
+        return [next(it) if need else None for need in needs]
 
 
 def _refs(pool: dict[int, Any], key: int) -> int:

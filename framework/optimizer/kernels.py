@@ -19,12 +19,14 @@ bias correction (fold it into ``lr``), and ``clip_gradient <= 0`` turns clipping
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..nd._base import BaseArray, execute
 
-__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch"]
+__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch", "batched"]
 
 Buf = Any  # numpy.ndarray or cupy.ndarray
 
@@ -117,7 +119,6 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
     live = [s for s in states if s is not None]
     device = weight._device
     xp = device.xp
-    gpu = device.device_type == "gpu"
     inputs: list[BaseArray] = [grad]
     if target is not None and target is not weight:
         inputs.append(weight)
@@ -142,13 +143,98 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
         else:
             kernel(xp, _b(weight), g, *sb)
 
-    fn = run
-    if gpu:
-        def fn() -> None:
-            with xp.cuda.Device(device.device_id):
-                run()
+    batch = _BATCH.pending
+    if batch is not None:
+        batch.setdefault(device, []).append((name, run, inputs, mutated))
+        return
+    execute(name, _on_device(run, device), inputs, (), mutated)
 
-    execute(name, fn, inputs, (), mutated)
+
+def _on_device(run: Callable[[], None], device: Any) -> Callable[[], None]:
+    if device.device_type != "gpu":
+        return run
+    xp = device.xp
+
+    def fn() -> None:
+        with xp.cuda.Device(device.device_id):
+            run()
+
+    return fn
+
+
+# -- multi-tensor apply: several launches as one task --------------------------------------------
+class _Batch(threading.local):
+    #: device -> the launches collected on it, in order: ``(name, run, inputs, mutated)``
+    pending: dict[Any, list[tuple[str, Callable[[], None], list[BaseArray],
+                                  list[BaseArray]]]] | None = None
+
+
+_BATCH = _Batch()
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Collect the :func:`launch` calls made inside the block and, at its end, push ONE engine
+    task per device that runs them in order (reading the union of their inputs and writing the
+    union of their buffers): a multi-tensor update. The arithmetic of each update is unchanged.
+
+    Use it only around code that issues nothing but launches (another op issued inside the block
+    would run before the collected updates). Nested blocks join the outermost one. When an update
+    fails, the others still run and the first error is raised by the task (it names the update).
+    """
+    if _BATCH.pending is not None:
+        yield
+        return
+    _BATCH.pending = pending = {}
+    try:
+        yield
+    finally:
+        _BATCH.pending = None
+        for device, items in pending.items():
+            _push_batch(device, items)
+
+
+def _push_batch(device: Any, items: list[tuple[str, Callable[[], None], list[BaseArray],
+                                               list[BaseArray]]]) -> None:
+    if len(items) == 1:
+        name, run, inputs, mutated = items[0]
+        execute(name, _on_device(run, device), inputs, (), mutated)
+        return
+    written: dict[int, BaseArray] = {}
+    for _n, _r, _i, mutated in items:
+        for m in mutated:
+            written.setdefault(id(m._var), m)
+    read: dict[int, BaseArray] = {}
+    for _n, _r, inputs, _m in items:
+        for x in inputs:
+            if id(x._var) not in written:
+                read.setdefault(id(x._var), x)
+    runs = [(name, run) for name, run, _i, _m in items]
+
+    def run_all() -> None:
+        first: Exception | None = None
+        for name, run in runs:
+            try:
+                run()
+            except Exception as exc:
+                if first is None:
+                    first = _named(exc, name)
+        if first is not None:
+            raise first
+
+    names = sorted({name for name, _r in runs})
+    execute(f"multi_{'+'.join(names)}[{len(items)}]", _on_device(run_all, device),
+            list(read.values()), (), list(written.values()))
+
+
+def _named(exc: Exception, name: str) -> Exception:
+    """``exc`` re-made with the failing update's name (the original is its cause)."""
+    try:
+        new = type(exc)(f"{exc} (in {name})")
+    except Exception:
+        return exc
+    new.__cause__ = exc
+    return new
 
 
 # -- MXNet's legacy update operators -------------------------------------------------------------

@@ -14,7 +14,8 @@ Semantics follow MXNet 2.0 (``mxnet.optimizer.Optimizer``):
 
 Every built-in optimizer issues the update of one parameter as a single asynchronous engine task
 that works in place on the buffers (see :mod:`.kernels`); the learning rate, weight decay and step
-count are read when the update is issued.
+count are read when the update is issued. ``update`` with a list of parameters collects those
+tasks (``kernels.batched``) and pushes one task per device that runs them in order.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Optimizer:
     multi_precision : keep float32 master copies of float16 weights.
     param_dict : ``{index: Parameter}``; the parameters' ``lr_mult``/``wd_mult`` take precedence.
     aggregate_num, use_fused_step : accepted for MXNet compatibility (every update is already
-        one fused task per parameter).
+        one fused task per parameter, and the built-in optimizers push the updates of a list as
+        one task per device).
     """
 
     opt_registry: dict[str, type[Optimizer]] = {}
@@ -256,10 +258,26 @@ class Optimizer:
             if not isinstance(w, BaseArray) or not isinstance(g, BaseArray):
                 raise TypeError(f"update: weights and gradients must be arrays, got "
                                 f"{type(w).__name__} and {type(g).__name__}")
-        if self.use_fused_step:
+        if len(indices) > 1 and self._batchable():
+            # multi-tensor apply: the updates of a list go to the engine as one task per device
+            with _k.batched():
+                if self.use_fused_step:
+                    self.fused_step(indices, weights, grads, states)
+                else:
+                    self.step(indices, weights, grads, states)
+        elif self.use_fused_step:
             self.fused_step(indices, weights, grads, states)
         else:
             self.step(indices, weights, grads, states)
+
+    def _batchable(self) -> bool:
+        """Whether the updates of a list can be collected into one task: the built-in
+        ``step``/``fused_step`` and a built-in ``_step_one`` (which only issues
+        :func:`kernels.launch`; a subclass's own code might issue other ops in between)."""
+        cls = type(self)
+        return (cls.step is Optimizer.step and cls.fused_step is Optimizer.fused_step
+                and cls._step_one.__module__.startswith(__name__.rpartition(".")[0] + ".")
+                and cls._launch is Optimizer._launch)
 
     def update_multi_precision(self, indices: Any, weights: Any, grads: Any,
                                states: Any) -> None:
