@@ -21,13 +21,14 @@ retained raises; in-place writes into arrays in the graph raise while recording.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Sequence
 from typing import Any
 
-from ..base import FrameworkError
+from ..base import FrameworkError, ShapeError
 from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
-from ..nd._base import BaseArray
+from ..nd._base import BaseArray, execute
 from ..nd._op import Op
 from ..nd._tape import FRESH_GRADS, STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
@@ -60,16 +61,27 @@ def set_training(train_mode: bool) -> bool:
     return prev
 
 
-@contextlib.contextmanager
-def _scope(recording: bool | None, training: bool | None) -> Iterator[None]:
-    prev_rec, prev_train = STATE.grad, STATE.training
-    if recording is not None:
-        set_grad(recording)
-    if training is not None:
-        STATE.training = training
-    try:
-        yield
-    finally:
+class _scope(contextlib.AbstractContextManager):
+    """Set recording and/or training (None: unchanged) inside the block, restore them after.
+    A class rather than a generator context manager: ``record()`` and ``pause()`` are entered
+    on every training step."""
+
+    __slots__ = ("recording", "training", "saved")
+
+    def __init__(self, recording: bool | None, training: bool | None) -> None:
+        self.recording = recording
+        self.training = training
+        self.saved: list[tuple[bool, bool]] = []
+
+    def __enter__(self) -> None:
+        self.saved.append((STATE.grad, STATE.training))
+        if self.recording is not None:
+            set_grad(self.recording)
+        if self.training is not None:
+            STATE.training = self.training
+
+    def __exit__(self, *exc: Any) -> None:
+        prev_rec, prev_train = self.saved.pop()
         set_grad(prev_rec)
         STATE.training = prev_train
 
@@ -211,20 +223,91 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     hs = _as_list(heads, "heads")
     hgs = None if head_grads is None else _as_list(head_grads, "head_grads")
     grads, leaves = _run(hs, hgs, retain_graph, create_graph, train_mode)
+    stores: dict[Any, list[tuple[BaseArray, BaseArray, bool]]] = {}
+    g = None
     for x in leaves.values():
-        g = grads.get((id(x), -1))
+        g = grads.pop((id(x), -1), None)
         if g is None or x._grad_req == "null":
             continue
         FRESH_GRADS[id(x)] = x
         g = _elemwise._cast_like(g, x)
-        if x._grad is None or create_graph:
-            x._grad = g if x._grad_req == "write" or x._grad is None else \
-                _elemwise.binary("add", x._grad, g)
+        target = x._grad
+        if target is None or create_graph:
+            x._grad = g if x._grad_req == "write" or target is None else \
+                _elemwise.binary("add", target, g)
             continue
-        with _scope(False, None):
-            if x._grad_req == "add":
-                g = _elemwise.binary("add", x._grad, g)
-            _elemwise._assign_out("backward", x._grad, g)
+        if target._shape != g._shape:
+            raise ShapeError(f"backward: the gradient buffer of a variable of shape {x._shape} "
+                             f"has shape {target._shape}, the gradient has shape {g._shape}")
+        stores.setdefault(target._device, []).append((target, g, x._grad_req == "add"))
+    del grads, g  # the store task may take over a gradient's buffer only if nothing else holds it
+    for items in stores.values():
+        _store_grads(items)
+
+
+def _store_grads(items: list[tuple[BaseArray, BaseArray, bool]]) -> None:
+    """Write the gradients into the variables' ``.grad`` arrays, as ONE task per device.
+
+    ``items`` holds ``(grad array, new gradient, accumulate)``. Accumulation adds in place. A
+    write takes over the new gradient's buffer instead of copying it (the ``.grad`` array stays
+    the same object, so references that users keep see the new values) when nothing but the
+    two arrays can reach either buffer: no view, NumPy array or other array over the old
+    ``.grad`` buffer, and the new gradient an array that only this task holds, owning a
+    C-contiguous buffer that no view shares (reference counts, checked inside the task, after
+    every earlier reader and writer). Otherwise it copies, as ``grad[...] = g`` would."""
+    if STATE.trace is not None:
+        STATE.trace.before_write([t for t, _g, _a in items])
+    xp = items[0][0]._device.xp
+    reads = [g for _t, g, _a in items]
+
+    def run() -> None:
+        reads.clear()  # (execute only took their variables; the counts must not see this list)
+        for i in range(len(items)):
+            _store_one(xp, items, i)
+
+    execute("backward(store grads)", run, reads, (), mutated=[t for t, _g, _a in items])
+
+
+def _store_one(xp: Any, items: list[tuple[BaseArray, BaseArray, bool]], i: int) -> None:
+    item = items[i]
+    # the counts first, before any local name holds the arrays or their buffers
+    if not item[2] and sys.getrefcount(item[1]) <= _ARRAY_ALONE \
+            and _buf_refs(item[0]) <= _BUF_ALONE and _buf_refs(item[1]) <= _BUF_ALONE:
+        target, g = item[0], item[1]
+        gb, tb = g._buf, target._buf
+        if gb.base is None and gb.flags.c_contiguous and gb.dtype == tb.dtype \
+                and g._device == target._device:
+            target._buf, g._buf = gb, tb
+            return
+    target, g, add = item
+    gb = g._buf if g._buf is not None else g._alloc_buffer()
+    tb = target._buf if target._buf is not None else target._alloc_buffer()
+    if not add:
+        tb[...] = gb
+    elif tb.dtype == gb.dtype:
+        xp.add(tb, gb, out=tb)
+    else:  # (a buffer given to mark_variables in another dtype: add, then cast on the store)
+        tb[...] = tb + gb
+
+
+class _Holder:
+    __slots__ = ("_buf",)
+
+
+def _buf_refs(a: Any) -> int:
+    return sys.getrefcount(a._buf)
+
+
+def _alone() -> tuple[int, int]:
+    item = (None, _Holder(), False)
+    h = _Holder()
+    h._buf = object()
+    return sys.getrefcount(item[1]), _buf_refs(h)
+
+
+#: what the two counts above report for an object that only its list entry (an array) or its
+#: array (a buffer) holds: measured, not assumed (CPython versions count temporaries differently)
+_ARRAY_ALONE, _BUF_ALONE = _alone()
 
 
 def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool | None = None,

@@ -40,9 +40,9 @@ from ..base import NotImplementedForSymbol
 from ..engine._engine import Var
 from ..nd import _base, _create, _elemwise
 from ..nd._array import ndarray
-from ..nd._base import execute
+from ..nd._base import _buf_lock, execute
 from ..nd._op import Op
-from ..nd._tape import STATE, Node, Trace, record, requires_grad, set_grad, set_trace
+from ..nd._tape import STATE, Node, Trace, requires_grad, set_grad, set_trace
 from .parameter import Parameter
 
 __all__ = ["CachedGraph", "signature"]
@@ -299,11 +299,12 @@ class _Fused:
     """A cached graph replayed as ONE engine task: each step's ``forward(xp, *buffers)`` is
     called in trace order on the raw buffers, with the output shapes and dtypes of the trace
     (the signature fixes them, so no ``infer`` runs), and the call's output arrays are filled at
-    the end. While autograd records, the intermediate arrays are filled too, every step gets
-    its own node (used by ``create_graph``), and the call's outputs point to one node for the
-    whole call (:class:`_GraphBackward`), whose backward is the traced per-op backward replayed
-    as one task; gradients are those of the op-by-op replay (bit for bit: the same kernels on
-    the same buffers, the same backward formulas).
+    the end. While autograd records, the intermediate arrays are filled too, and the call's
+    outputs point to one node for the whole call (:class:`_GraphBackward`), whose backward is
+    the traced per-op backward replayed as one task (the per-op nodes, which tracing the
+    formulas and ``create_graph`` follow, are made when first needed); gradients are those of
+    the op-by-op replay (bit for bit: the same kernels on the same buffers, the same backward
+    formulas).
 
     Only graphs made of plain ops (``apply`` without mutated state: no random ops, no in-place
     writes, no BatchNorm statistics) and views are fused; others replay op by op.
@@ -430,10 +431,10 @@ class _Fused:
             try:
                 for kind, kern, in_ids, out_ids, op, single, ospecs in prog:
                     k += 1
-                    args = [bufs[i] for i in in_ids]
                     if kind == _VIEW:
-                        bufs[out_ids[0]] = kern(args[0])
+                        bufs[out_ids[0]] = kern(bufs[in_ids[0]])
                         continue
+                    args = [bufs[i] for i in in_ids]
                     if into is not None and single and out_ids[0] in into:
                         out = into[out_ids[0]]
                         if op.forward_into(xp, out, *args):
@@ -451,17 +452,15 @@ class _Fused:
                         bufs[s] = r
             except Exception as exc:
                 raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
-            for s, a in fill:
-                a._set_result(bufs[s])
+            _fill(fill, bufs)
 
         execute(self.name, task, [a for _s, a in sources], [made[self.exposed[0]]],
                 inline=self.inline)
         if grad:
             for s, a in sources:
                 made.setdefault(s, a)
-            # the per-op nodes: what create_graph (gradients of gradients) differentiates
-            for _kind, _kern, in_ids, out_ids, op, _single, _specs in prog:
-                record(op, [made[i] for i in in_ids], [made[i] for i in out_ids])
+            # (the per-op nodes, which the backward formulas need when they are traced or run
+            # op by op, are recorded by the graph's node when it first needs them)
             ins = [a for _s, a in sources]
             if any(requires_grad(a) for a in ins):
                 # ONE node for the whole graph: its backward is a cached program (one task)
@@ -487,6 +486,20 @@ class _Fused:
                 shape, dt = self.specs[s]
                 out[s] = pool[s] = xp.empty(shape, dt)
         return out
+
+
+def _fill(fill: list[tuple[int, Any]], bufs: list[Any]) -> None:
+    """Store the task's buffers in its arrays: ``_set_result`` without its checks (the program
+    already gave every buffer the traced dtype and shape) and with one lock for all of them."""
+    late = []
+    with _buf_lock:
+        for s, a in fill:
+            if a._buf is None:
+                a._buf = bufs[s]
+            else:  # a view of the pending array allocated it early: write into it
+                late.append((s, a))
+    for s, a in late:
+        a._buf[...] = bufs[s]
 
 
 # -- fused backward -------------------------------------------------------------------------------
@@ -561,6 +574,29 @@ class _GraphBackward(Op):
         self.fused = fused
         self.made = made
         self.sources = sources
+        self.per_op = False
+
+    def _record_per_op(self) -> None:
+        """Give the call's intermediate arrays the per-op nodes that a recorded op-by-op replay
+        would have left (what the backward formulas follow when they are traced, run op by op,
+        or differentiated with ``create_graph``); the graph's outputs keep the graph's node.
+        Done once, only when needed: a replay of the cached backward program needs none."""
+        if self.per_op:
+            return
+        self.per_op = True
+        made, exposed = self.made, set(self.fused.exposed)
+        for _kind, _kern, in_ids, out_ids, op, _single, _specs in self.fused.prog:
+            ins = tuple(made[i] for i in in_ids)
+            for x in ins:
+                if x._node is not None or x._grad_req != "null":
+                    break
+            else:
+                continue
+            outs = tuple(made[i] for i in out_ids)
+            node = Node(op, ins, outs)
+            for j, (s, o) in enumerate(zip(out_ids, outs)):
+                if s not in exposed:
+                    o._node = (node, j)
 
     def backward(self, inputs: Sequence[Any], outputs: Sequence[Any],
                  out_grads: Sequence[Any]) -> list[Any]:
@@ -568,6 +604,7 @@ class _GraphBackward(Op):
         needs = tuple(requires_grad(a) for a in inputs)
         wanted = [s for s, need in zip(self.sources, needs) if need]
         if STATE.grad:  # create_graph: differentiable formulas over the per-op graph
+            self._record_per_op()
             return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
                                                  wanted))
         key = (needs, tuple((g._shape, g._dtype, type(g)) for g in out_grads),
@@ -575,7 +612,10 @@ class _GraphBackward(Op):
         slots = sorted(made)
         args = tuple([made[s] for s in slots] + list(out_grads))
         graph = fused.backward.get(key, False)
+        if graph is not None and graph is not False and graph.fused is None:
+            self._record_per_op()  # an op-by-op replay: requires_grad follows the nodes
         if graph is False:
+            self._record_per_op()
             try:
                 graph = CachedGraph(_BackwardTracer(fused, slots, wanted), args)
             except NotImplementedForSymbol:
@@ -590,6 +630,7 @@ class _GraphBackward(Op):
                 return self._spread(needs, first)
             fused.backward[key] = graph
         if graph is None:
+            self._record_per_op()
             return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
                                                  wanted))
         return self._spread(needs, graph(args))

@@ -110,9 +110,9 @@ class Trainer:
     def step(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
         """One update with gradients rescaled by ``scale / batch_size``."""
         self._optimizer.rescale_grad = self._scale / batch_size
-        self._check_fresh(ignore_stale_grad)
+        live = self._check_fresh(ignore_stale_grad)
         self._allreduce()
-        self._update(ignore_stale_grad)
+        self._update(ignore_stale_grad, live)
 
     def allreduce_grads(self) -> None:
         """Sum each parameter's gradients over its devices (for clipping between the two
@@ -122,29 +122,37 @@ class Trainer:
     def update(self, batch_size: float, ignore_stale_grad: bool = False) -> None:
         """The update half of ``step`` (after ``allreduce_grads``)."""
         self._optimizer.rescale_grad = self._scale / batch_size
-        self._check_fresh(ignore_stale_grad)
-        self._update(ignore_stale_grad)
+        self._update(ignore_stale_grad, self._check_fresh(ignore_stale_grad))
 
     def _trainable(self) -> Iterable[tuple[int, Parameter]]:
-        for i, p in enumerate(self._params):
-            if p.grad_req != "null" and p._data is not None:
-                yield i, p
+        return [(i, p) for i, p in enumerate(self._params)
+                if p._grad_req != "null" and p._data is not None]
 
-    def _check_fresh(self, ignore_stale_grad: bool) -> None:
-        if ignore_stale_grad:
-            return
+    def _check_fresh(self, ignore_stale_grad: bool) -> list[tuple[int, list[Any]]]:
+        """Refuse stale gradients (unless ``ignore_stale_grad``); returns the trainable
+        parameters' indices and arrays (one per device)."""
+        live = []
         # every device's copy needs a fresh gradient (MXNet checks each one); a parameter whose
         # deferred initialization never happened was not used either
         stale = []
+        fresh = FRESH_GRADS
         for i, p in enumerate(self._params):
-            if p.grad_req == "null":
+            if p._grad_req == "null":
                 continue
-            if p._data is None:
-                if p._deferred is None:
-                    p._check()  # raises: never initialized
-                stale.append(self._names[i])
-            elif not all(id(a) in FRESH_GRADS for a in p.list_data()):
-                stale.append(self._names[i])
+            data = p._data
+            if data is None:
+                if not ignore_stale_grad:
+                    if p._deferred is None:
+                        p._check()  # raises: never initialized
+                    stale.append(self._names[i])
+                continue
+            arrays = list(data.values())
+            live.append((i, arrays))
+            if not ignore_stale_grad:
+                for a in arrays:
+                    if id(a) not in fresh:
+                        stale.append(self._names[i])
+                        break
         if stale:
             raise UserWarning(
                 f"Gradient of Parameter(s) {stale} on context(s) "
@@ -153,6 +161,7 @@ class Trainer:
                 "only use a subset of the Parameters (Blocks) for this iteration. If you are "
                 "intentionally only using a subset, call step with ignore_stale_grad=True to "
                 "suppress this warning and skip updating of Parameters with stale gradient")
+        return live
 
     def _sync_params(self) -> None:
         """Multi-process: give every rank rank 0's initialized weights (once per parameter)."""
@@ -186,11 +195,12 @@ class Trainer:
                     g[...] = avg if g.device == avg.device else avg.as_in_context(g.device)
 
     def _allreduce_local(self) -> None:
+        several = [p for _, p in self._trainable() if len(p._data) > 1]  # type: ignore[arg-type]
+        if not several:
+            return
         with pause():
-            for _, p in self._trainable():
+            for p in several:
                 grads = p.list_grad()
-                if len(grads) < 2:
-                    continue
                 first = grads[0]
                 total = first.copy()
                 for g in grads[1:]:
@@ -198,26 +208,28 @@ class Trainer:
                 for g in grads:
                     g[...] = total if g.device == total.device else total.as_in_context(g.device)
 
-    def _update(self, ignore_stale_grad: bool) -> None:
+    def _update(self, ignore_stale_grad: bool, live: list[tuple[int, list[Any]]]) -> None:
         indices, weights, grads, states = [], [], [], []
         others: list[tuple[Any, list[Any]]] = []
-        for i, p in self._trainable():
-            datas = p.list_data()
-            if ignore_stale_grad and not any(id(a) in FRESH_GRADS for a in datas):
+        all_states = self._states
+        fresh = FRESH_GRADS
+        for i, datas in live:
+            if ignore_stale_grad and not any(id(a) in fresh for a in datas):
                 continue
             w = datas[0]
-            if i not in self._states:
-                self._states[i] = self._optimizer.create_state_multi_precision(i, w)
-            else:  # the parameter may have moved (reset_ctx) since its state was made
-                self._states[i] = _state_to(self._states[i], w.device)
+            state = all_states.get(i, _NO_STATE)
+            if state is _NO_STATE:
+                state = all_states[i] = self._optimizer.create_state_multi_precision(i, w)
+            elif state is not None:  # the parameter may have moved (reset_ctx) since then
+                state = all_states[i] = _state_to(state, w._device)
             indices.append(i)
             weights.append(w)
-            grads.append(w.grad)
-            states.append(self._states[i])
+            grads.append(w._grad)
+            states.append(state)
             if len(datas) > 1:
                 others.append((w, datas[1:]))
             for a in datas:
-                FRESH_GRADS.pop(id(a), None)
+                fresh.pop(id(a), None)
         if not indices:
             return
         with pause():
@@ -266,6 +278,9 @@ class Trainer:
         counts = self._optimizer._index_update_count  # in place: _all_index_update_counts[0]
         counts.clear()
         counts.update(data.get("index_update_count", {}))
+
+
+_NO_STATE = object()
 
 
 def _state_to(state: Any, device: Any) -> Any:

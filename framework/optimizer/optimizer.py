@@ -37,6 +37,10 @@ _F16 = numpy.dtype(numpy.float16)
 _F32 = numpy.dtype(numpy.float32)
 
 
+#: optimizer class -> whether :meth:`Optimizer._batchable` (fixed per class)
+_BATCHABLE: dict[type, bool] = {}
+
+
 def _as_list(x: Any) -> list[Any]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
@@ -275,9 +279,13 @@ class Optimizer:
         ``step``/``fused_step`` and a built-in ``_step_one`` (which only issues
         :func:`kernels.launch`; a subclass's own code might issue other ops in between)."""
         cls = type(self)
-        return (cls.step is Optimizer.step and cls.fused_step is Optimizer.fused_step
+        known = _BATCHABLE.get(cls)
+        if known is None:
+            known = _BATCHABLE[cls] = (
+                cls.step is Optimizer.step and cls.fused_step is Optimizer.fused_step
                 and cls._step_one.__module__.startswith(__name__.rpartition(".")[0] + ".")
                 and cls._launch is Optimizer._launch)
+        return known
 
     def update_multi_precision(self, indices: Any, weights: Any, grads: Any,
                                states: Any) -> None:
@@ -307,10 +315,21 @@ class Optimizer:
     def step(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
              states: list[Any]) -> None:
         """One optimization step of each listed parameter."""
-        for index, weight, grad, state in zip(indices, weights, grads, states):
-            self._update_count(index)
-            lr = self._get_lr(index)
-            wd = self._get_wd(index)
+        cls = type(self)
+        if self.lr_scheduler is None and len(indices) > 1 and cls._update_count is \
+                Optimizer._update_count and cls._get_lr is Optimizer._get_lr and \
+                cls._get_wd is Optimizer._get_wd and len(set(indices)) == len(indices):
+            # the rates depend on no count here: the same values as one index at a time
+            self._update_count(indices)
+            lrs, wds = self._get_lrs(indices), self._get_wds(indices)
+        else:
+            lrs = wds = None
+        for k, (index, weight, grad, state) in enumerate(zip(indices, weights, grads, states)):
+            if lrs is None or wds is None:
+                self._update_count(index)
+                lr, wd = self._get_lr(index), self._get_wd(index)
+            else:
+                lr, wd = lrs[k], wds[k]
             t = self._index_update_count[index]
             master = None
             if self.multi_precision and weight.dtype == _F16:
