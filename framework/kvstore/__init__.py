@@ -186,9 +186,14 @@ class KVStore(KVStoreBase):
         """From now on ``push`` applies ``optimizer`` to the stored weights."""
         self._optimizer = optimizer
         self._states = {}
+        # optimizers count updates per integer index: string keys get their own numbers
+        str_index: dict[str, int] = {}
 
         def update(key: Key, grad: BaseArray, weight: BaseArray) -> None:
-            index = key if isinstance(key, int) else _stable_index(key)
+            if isinstance(key, int):
+                index = key
+            else:
+                index = str_index.setdefault(key, -1 - len(str_index))
             if key not in self._states:
                 self._states[key] = optimizer.create_state_multi_precision(index, weight)
             optimizer.update_multi_precision([index], [weight], [grad], [self._states[key]])
@@ -218,11 +223,6 @@ class KVStore(KVStoreBase):
             self.set_optimizer(data["optimizer"])
         self._states = {k: _from_host(s, self._store[k].device if k in self._store else cpu())
                         for k, s in data["states"].items()}
-
-
-def _stable_index(key: str) -> int:
-    # optimizers key their per-parameter counters by int; a string key maps to a stable one
-    return int.from_bytes(key.encode()[:7].ljust(7, b"\0"), "little") ^ len(key) << 56
 
 
 def _to_host(state: Any) -> Any:
