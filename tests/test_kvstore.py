@@ -117,3 +117,17 @@ def test_dist_sync_trainer_matches_single_process_over_two_ranks():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert out.count("same_everywhere=True") == 2, out
+
+
+def test_string_keys_with_an_optimizer_count_updates_per_key():
+    kv = mx.kv.create("local")
+    kv.init(["a", "b"], [np.zeros(1), np.zeros(1)])
+    kv.set_optimizer(optimizer.Adam(learning_rate=0.1))
+    for _ in range(2):
+        kv.push("a", np.ones(1))
+    kv.push("b", np.ones(1))
+    out_a, out_b = np.zeros(1), np.zeros(1)
+    kv.pull(["a", "b"], out=[out_a, out_b])
+    # Adam's first steps move by ~lr each, whatever the gradient's scale
+    numpy.testing.assert_allclose(out_a.asnumpy(), [-0.2], rtol=1e-3)
+    numpy.testing.assert_allclose(out_b.asnumpy(), [-0.1], rtol=1e-3)
