@@ -207,3 +207,20 @@ def test_classic_loss_buffer_loop(capsys) -> None:
     printed = [float(line.split()[1]) for line in capsys.readouterr().out.splitlines()]
     assert len(printed) == 4 * 10 - 1
     assert epoch_losses[-1] < 0.6 * epoch_losses[0]
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_dataloader_over_legacy_arrays_gives_legacy_batches(num_workers) -> None:
+    """MXNet 1.x: batches of an ArrayDataset of NDArrays are NDArrays (labels too), so the
+    classic accuracy line mixing outputs and labels works."""
+    X = nd.random.uniform(shape=(12, 4))
+    y = nd.array([0, 1, 2] * 4)
+    ds = gluon.data.ArrayDataset(X, y).transform_first(lambda x: x * 1)
+    loader = gluon.data.DataLoader(ds, batch_size=4, num_workers=num_workers)
+    net = gluon.nn.Dense(3)
+    net.initialize()
+    correct = 0.0
+    for data, label in loader:
+        assert type(data) is nd.NDArray and type(label) is nd.NDArray and label.shape == (4,)
+        correct += (net(data).argmax(axis=1) == label.astype("float32")).sum().asscalar()
+    assert 0 <= correct <= 12

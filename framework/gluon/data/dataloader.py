@@ -619,6 +619,32 @@ def _same_process(dataset: Any, batchify_fn: Callable[[Sequence[Any]], Any],
         yield _to_device(batch, pin) if pin is not None else batch
 
 
+def _legacy_dataset(dataset: Any) -> bool:
+    """Whether ``dataset`` (or the dataset a transform wraps) is an ArrayDataset of legacy
+    ``nd.NDArray``s."""
+    for _ in range(64):  # transform chains are short; never loop on a cycle
+        if getattr(dataset, "_legacy", False):
+            return True
+        inner = getattr(dataset, "_data", None)
+        if not hasattr(inner, "__getitem__") or not hasattr(inner, "_data"):
+            return False
+        dataset = inner
+    return False
+
+
+def _legacy_nested(batch: Any) -> Any:
+    if isinstance(batch, BaseArray):
+        return batch if is_legacy(batch) else to_legacy(batch)
+    if type(batch) in (list, tuple):
+        return type(batch)(_legacy_nested(x) for x in batch)
+    return batch
+
+
+def _as_legacy_batches(it: Iterator[Any]) -> Iterator[Any]:
+    for batch in it:
+        yield _legacy_nested(batch)
+
+
 class DataLoader:
     """Mini-batches of ``dataset``, as MXNet's ``gluon.data.DataLoader``.
 
@@ -715,6 +741,13 @@ class DataLoader:
                 self._epoch]
 
     def __iter__(self) -> Iterator[Any]:
+        it = self._iter()
+        if self._batchify_fn in (default_batchify_fn, default_mp_batchify_fn) \
+                and _legacy_dataset(self._dataset):
+            return _as_legacy_batches(it)
+        return it
+
+    def _iter(self) -> Iterator[Any]:
         self._epoch += 1
         if self._num_workers == 0:
             return _same_process(self._dataset, self._batchify_fn, self._batch_sampler,

@@ -161,6 +161,9 @@ class ArrayDataset(Dataset):
                     f"{self._length} items but argument {i} has {len(data)}")
         self._data = [numpy.array(data) if isinstance(data, BaseArray) and data.ndim == 1
                       else data for data in args]
+        # built from legacy nd.NDArrays (MXNet 1.x code): the DataLoader then returns NDArrays
+        # for every field, also those stored as NumPy above, as MXNet 1.x does
+        self._legacy = any(type(data).__name__ == "NDArray" for data in args)
 
     def __len__(self) -> int:
         return self._length
