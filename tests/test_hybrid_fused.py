@@ -488,3 +488,93 @@ def test_batched_update_multi_precision_and_early_errors(monkeypatch):
     # as one update at a time: the first update is issued, the second fails before its task
     assert names == ["sgd_update"]
     assert opt1._index_update_count == {0: 3, 1: 3, 2: 2}
+
+
+# -- relu gradient as one kernel, identity views dropped from the fused programs ----------------
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_relu_gradient_is_one_op_with_multiply_semantics():
+    xn = onp.array([[-2.0, -0.0, 0.0, 1.5], [3.0, -1.0, 2.0, -4.0]], "float32")
+    hn = onp.array([[-1.0, -2.0, onp.inf, 3.0], [-5.0, onp.inf, -onp.inf, onp.nan]], "float32")
+    x, h = np.array(xn), np.array(hn)
+    x.attach_grad()
+    with autograd.record():
+        y = npx.activation(x, act_type="relu")
+    y.backward(h)
+    want = onp.multiply(hn, xn > 0)  # masked -1.0 gives -0.0, masked inf gives NaN
+    got = x.grad.asnumpy()
+    onp.testing.assert_array_equal(got, want)
+    assert (onp.signbit(got) == onp.signbit(want)).all() and onp.isnan(got[1, 1])
+    # its own gradient (create_graph): the same mask on the incoming gradient, none for x
+    h.attach_grad()
+    with autograd.record():
+        y = npx.activation(x, act_type="relu")
+        (dx,) = autograd.grad(y, [x], head_grads=h, create_graph=True)
+    c = np.array(onp.arange(1, 9, dtype="float32").reshape(2, 4))
+    dx.backward(c)
+    onp.testing.assert_array_equal(h.grad.asnumpy(), c.asnumpy() * (xn > 0))
+
+
+def test_relu_gradient_op_checks_its_inputs():
+    from framework.nd._nn import _RELU_GRAD
+
+    with pytest.raises(mx.base.ShapeError, match=r"relu_grad: gradient of shape \(2, 3\)"):
+        apply(_RELU_GRAD, (np.zeros((2, 3)), np.zeros((3, 2))))
+
+
+def _op_names(graph):
+    return [getattr(st[4], "name", "") for st in graph.fused.run_prog]
+
+
+def test_mlp_backward_program_has_no_identity_reshape_and_one_relu_step():
+    net, loss_fn = _mlp(), gluon.loss.SoftmaxCrossEntropyLoss()
+    x, y = _data((5, 12)), np.array([0, 1, 2, 3, 1])
+    want = _step(net, loss_fn, x, y)
+    net.hybridize()
+    for _ in range(3):
+        got = _step(net, loss_fn, x, y)
+        for k in want[1]:
+            onp.testing.assert_array_equal(got[1][k], want[1][k])
+    (back,) = _backward_graphs(net)
+    names = _op_names(back)
+    assert "reshape" not in names and "greater" not in names and "multiply" not in names
+    assert names.count("relu_grad") == 2 and names.count("dot") == 5
+
+
+class _IdentityViews(HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(6, in_units=12)
+
+    def forward(self, x):
+        h = x.reshape(x.shape).transpose((0, 1))  # identity views: these two and two below
+        h = npx.activation(self.dense(h), act_type="relu").reshape((-1, 6))
+        return (h * 2.0).reshape((5, 6)) + h.reshape((5, 2, 3)).reshape((5, 6))
+
+
+def test_identity_views_are_not_run_and_results_stay_bit_identical():
+    blk = _IdentityViews()
+    blk.initialize(mx.init.Normal(0.3))
+    x0 = _data((5, 12), 4)
+    res = []
+    for hybrid in (False, True, True, True):
+        if hybrid:
+            blk.hybridize()
+        x = x0.copy()
+        x.attach_grad()
+        with autograd.record():
+            out = blk(x)
+        out.backward(np.array(onp.linspace(-1, 1, 30, dtype="float32").reshape(5, 6)))
+        res.append((out.asnumpy(), x.grad.asnumpy(), blk.dense.weight.grad().asnumpy().copy()))
+        res.append(blk(x0).asnumpy())  # autograd off
+    graphs = _graphs(blk)  # training (recorded) and inference
+    assert len(graphs) == 2
+    for graph in graphs:
+        fused = graph.fused
+        assert fused is not None and len(fused.alias) == 4
+        assert len(fused.run_prog) == len(fused.prog) - 4
+        assert len([1 for st in fused.run_prog if st[0] == 1]) == 2  # the two real reshapes
+    for got in res[2:]:
+        want = res[0] if isinstance(got, tuple) else res[1]
+        for g, w in zip(got, want) if isinstance(got, tuple) else [(got, want)]:
+            onp.testing.assert_array_equal(g, w)

@@ -172,7 +172,7 @@ class CachedGraph:
         _flatten(outputs, returned)
         mutated.update(id(root.get(id(a), a)) for a in returned)
         self.steps: list[tuple[Any, list[int], list[int], Any]] = []
-        self._entries: list[tuple[Any, Any, tuple[Any, ...]]] = []
+        self._entries: list[tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]] = []
         for op, ins, outs, replay in trace.entries:
             in_ids = []
             for x in ins:
@@ -192,7 +192,7 @@ class CachedGraph:
                 n += 1
             fn = replay if replay is not None else op.replay
             self.steps.append((fn, in_ids, out_ids, op))
-            self._entries.append((op, replay, outs))
+            self._entries.append((op, replay, outs, tuple(ins)))
         out_arrays: list[Any] = []
         self.out_struct = _flatten(outputs, out_arrays)
         self.single_out = self.out_struct[0] == "A"
@@ -283,6 +283,17 @@ def _view_fn(op: Any) -> Any:
     return lambda b: b.reshape(args[0])
 
 
+def _identity_view(op: Any, ins: Sequence[Any], outs: Sequence[Any]) -> bool:
+    """Whether a traced view step returns its input's buffer unchanged (a reshape to the same
+    shape, an identity transpose): the fused program reads the input's buffer instead."""
+    kind = getattr(op, "kind", None)
+    if len(ins) != 1 or len(outs) != 1 or ins[0]._shape != outs[0]._shape:
+        return False
+    if kind == "reshape":
+        return True
+    return kind == "transpose" and tuple(op.args[0]) == tuple(range(len(outs[0]._shape)))
+
+
 def _annotate(exc: Exception, op: Any, step: int, owner: str) -> Exception:
     """``exc`` re-made with the failing step's op named (the engine adds the user's line)."""
     msg = f"{exc} (in operator '{getattr(op, 'name', type(op).__name__)}', step {step} of " \
@@ -314,8 +325,9 @@ class _Fused:
     previous call's buffer any more (checked by reference count, which counts framework arrays,
     their views, NumPy views, and engine tasks that still hold the array)."""
 
-    __slots__ = ("prog", "exposed", "specs", "cls", "device", "xp", "param_specs", "inline",
-                 "name", "owner", "pool", "pooled", "n_slots", "backward")
+    __slots__ = ("prog", "run_prog", "alias", "exposed", "specs", "cls", "device", "xp",
+                 "param_specs", "inline", "name", "owner", "pool", "pooled", "n_slots",
+                 "backward")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
@@ -328,8 +340,12 @@ class _Fused:
         devices = set()
         klass = None
         biggest = 0
-        for (_fn, in_ids, out_ids, op), (_op, replay, outs) in zip(graph.steps,
-                                                                     graph._entries):
+        # identity views (a reshape to the same shape...) are not run: their slot is an alias
+        # of their input's (``prog`` keeps every step: the backward formulas follow it)
+        alias: dict[int, int] = {}
+        run_prog: list[tuple[int, Any, list[int], list[int], Any, bool, Any]] = []
+        for (_fn, in_ids, out_ids, op), (_op, replay, outs, ins) in zip(graph.steps,
+                                                                          graph._entries):
             if not outs or len(outs) != len(out_ids):
                 return None
             if isinstance(op, (_ViewOp, _IndexView)) and replay is None and len(outs) == 1:
@@ -351,6 +367,11 @@ class _Fused:
             single = kind == _VIEW or (op.nout == 1 and len(outs) == 1)
             ospecs = [(s, o._shape, o._dtype) for s, o in zip(out_ids, outs)]
             prog.append((kind, kern, in_ids, out_ids, op, single, ospecs))
+            if kind == _VIEW and _identity_view(op, ins, outs):
+                alias[out_ids[0]] = alias.get(in_ids[0], in_ids[0])
+            else:
+                run_prog.append((kind, kern, [alias.get(i, i) for i in in_ids], out_ids, op,
+                                 single, ospecs))
         if not prog or len(devices) != 1:
             return None
         produced = set(specs)
@@ -362,6 +383,8 @@ class _Fused:
                 return None  # a returned view must share its base's variable
         self = cls.__new__(cls)
         self.prog = prog
+        self.run_prog = run_prog
+        self.alias = alias
         self.specs = specs
         self.exposed = list(graph.out_slots)
         self.cls = klass
@@ -417,8 +440,9 @@ class _Fused:
             a._grad_req = "null"
             a._node = None
             made[s] = a
-        fill = list(made.items())
-        prog, xp, owner, n = self.prog, self.xp, self.owner, self.n_slots
+        alias = self.alias
+        fill = [(alias.get(s, s), a) for s, a in made.items()] if alias else list(made.items())
+        prog, xp, owner, n = self.run_prog, self.xp, self.owner, self.n_slots
         ndarray_t = xp.ndarray
         into = self._buffers() if self.pool is not None else None
 

@@ -118,8 +118,8 @@ class Activation(Op):
             return [None]
         act = self.act
         if act == "relu":
-            if g._dtype == x._dtype:  # g where x > 0: the bool mask needs no cast to x's dtype
-                return [mul(g, binary("greater", x, 0))]
+            if g._dtype == x._dtype and g._shape == x._shape:
+                return [apply(_RELU_GRAD, (g, x))]  # one kernel: g * (x > 0)
             d = _positive(x)
         elif act == "sigmoid":
             d = mul(y, binary("subtract", 1.0, y))
@@ -136,6 +136,33 @@ class Activation(Op):
             t = unary("tanh", unary("softrelu", x))
             d = add(t, mul(mul(x, binary("subtract", 1.0, mul(t, t))), unary("sigmoid", x)))
         return [mul(g, d)]
+
+
+class _ReluGrad(Op):
+    """The relu gradient ``g * (x > 0)`` as one op (one kernel, one step of a fused backward
+    program, instead of ``greater`` then ``multiply``). The product keeps ``multiply``'s
+    semantics: ``-0.0`` where ``g < 0`` is masked, NaN where an infinite ``g`` is masked. Its own
+    gradient: the same mask applied to the incoming gradient, none for ``x``."""
+
+    name = "relu_grad"
+
+    def infer(self, g: BaseArray, x: BaseArray) -> Specs:
+        if g._shape != x._shape or g._dtype != x._dtype:
+            raise ShapeError(f"relu_grad: gradient of shape {g._shape} and dtype {g._dtype} "
+                             f"must match the input's, {x._shape} and {x._dtype}")
+        return [(g._shape, g._dtype)]
+
+    def forward(self, xp: Any, g: Any, x: Any) -> Any:
+        return xp.multiply(g, xp.greater(x, x.dtype.type(0)))
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (g, x), (og,) = inputs, out_grads
+        if og._dtype != g._dtype or og._shape != g._shape:
+            return [mul(og, _positive(x)), None]
+        return [apply(self, (og, x)), None]
+
+
+_RELU_GRAD = _ReluGrad()
 
 
 LEAKY_ACTIVATIONS = ("leaky", "prelu", "rrelu", "elu", "selu", "gelu", "gelu_tanh")
@@ -331,6 +358,14 @@ class MaskedSoftmax(Op):
 
 # -- fully connected ----------------------------------------------------------------------------
 
+def _as_2d(a: BaseArray, cols: int) -> BaseArray:
+    """``a`` as a ``(-1, cols)`` matrix; ``a`` itself when it already is one (no identity
+    reshape: in a traced backward program each would be a step of its own)."""
+    if a.ndim == 2 and a._shape[1] == cols:
+        return a
+    return reshape(a, (-1, cols))
+
+
 @register("_npx_fully_connected")
 class FullyConnected(Op):
     """``y = x W^T + b``; ``flatten`` collapses x's trailing axes, otherwise the last axis is
@@ -389,15 +424,16 @@ class FullyConnected(Op):
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, w = inputs[0], inputs[1]
         (g,) = out_grads
-        g2 = reshape(g, (-1, self.h))
+        g2 = _as_2d(g, self.h)
         # only the gradients an input needs (x is often the data batch: its product with w is
         # the largest of the three); all of them when none takes part (backward called directly)
         every = not any(requires_grad(t) for t in inputs)
         grads = [None, None]
         if x._dtype.kind == "f" and (every or requires_grad(x)):
-            grads[0] = cast_like(reshape(dot(g2, w), x._shape), x)
+            gx = dot(g2, w)
+            grads[0] = cast_like(gx if gx._shape == x._shape else reshape(gx, x._shape), x)
         if every or requires_grad(w):
-            grads[1] = cast_like(dot(transpose(g2), reshape(x, (-1, self.k))), w)
+            grads[1] = cast_like(dot(transpose(g2), _as_2d(x, self.k)), w)
         if len(inputs) == 3:
             b = inputs[2]
             grads.append(cast_like(reduce("sum", g2, axis=0), b)
