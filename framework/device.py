@@ -59,12 +59,15 @@ def num_gpus() -> int:
 class Device:
     """A device: ``Device('cpu', 0)`` or ``Device('gpu', 1)``.
 
-    Equality and hashing go by ``(device_type, device_id)``.
+    Equality and hashing go by ``(device_type, device_id)``. A device is an immutable value:
+    its hash is computed once, and comparing a device with itself (the usual case: arrays share
+    their creator's device object) is an identity test.
     """
 
-    __slots__ = ("device_type", "device_id")
+    __slots__ = ("device_type", "device_id", "_hash")
     device_type: str
     device_id: int
+    _hash: int
 
     def __init__(self, device_type: str | int | Device = "cpu", device_id: int = 0) -> None:
         if isinstance(device_type, Device):
@@ -79,6 +82,7 @@ class Device:
             raise ValueError(f"Device: device_id must be a non-negative int, got {device_id!r}")
         self.device_type = device_type
         self.device_id = int(device_id)
+        self._hash = hash((device_type, self.device_id))
 
     @property
     def device_typeid(self) -> int:
@@ -105,11 +109,20 @@ class Device:
         return self.device_type == "gpu"
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Device) and self.device_type == other.device_type
-                and self.device_id == other.device_id)
+        if self is other:
+            return True
+        if other.__class__ is not Device and not isinstance(other, Device):
+            return False
+        return (self._hash == other._hash  # type: ignore[attr-defined]
+                and self.device_type == other.device_type  # type: ignore[attr-defined]
+                and self.device_id == other.device_id)  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((self.device_type, self.device_id))
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the cached hash is not pickled: str hashes differ between processes
+        return (type(self), (self.device_type, self.device_id))
 
     def __repr__(self) -> str:
         return f"{self.device_type}({self.device_id})"

@@ -310,6 +310,14 @@ class ThreadedEngine(Engine):
         self.lock = threading.RLock()
         self.workers: dict[Any, _Worker] = {}
         self.worker_list: list[_Worker] = []
+        # a sequence counter (seqlock) for lock-free readers such as the operator fast path
+        # (``nd._elemwise.make_operator``): odd while a push or an inline run is between its
+        # start and its end, and changed by every one of them. A reader that sees the same even
+        # value before and after computing a pure op (fresh output, nothing mutated) from an
+        # idle engine knows that no task and no inline run touched its inputs meanwhile; when it
+        # changed, the reader drops its result and goes through the locked path. Only holders
+        # of ``lock`` write it.
+        self.gen = 0
 
     def worker(self, device: Any) -> _Worker:
         key = device if device is not None else "cpu(0)"
@@ -344,7 +352,11 @@ class ThreadedEngine(Engine):
                         if rw is not worker and rw.done < rseq and deps.get(rw, 0) < rseq:
                             deps[rw] = rseq
             task = _Task(fn, tuple(reads), tuple(writes), name, where, list(deps.items()))
-            seq = worker.enqueue(task)
+            self.gen += 1  # odd: see __init__
+            try:
+                seq = worker.enqueue(task)
+            finally:
+                self.gen += 1
             for v in reads:
                 r = v.readers
                 if r is None:
@@ -361,10 +373,13 @@ class ThreadedEngine(Engine):
         Returns False (and runs nothing) when work is queued; the caller then pushes. A failure is
         kept on ``writes`` like a queued task's, so behaviour does not depend on the timing.
         """
-        with self.lock:
+        lock = self.lock
+        lock.acquire()  # (acquire/release: cheaper than ``with`` on this per-op path)
+        try:
             for w in self.worker_list:
                 if w.pushed != w.done:
                     return False
+            self.gen += 1  # odd while ``fn`` may write its outputs: see __init__
             try:
                 fn()
             except Exception as exc:
@@ -372,7 +387,11 @@ class ThreadedEngine(Engine):
                 self._record(err)
                 for v in writes:
                     v.err = err
+            finally:
+                self.gen += 1
             return True
+        finally:
+            lock.release()
 
     def wait_for(self, var: Var) -> None:
         w = var.writer

@@ -355,9 +355,22 @@ class Block:
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__() got unexpected keyword "
                             f"arguments {sorted(kwargs)}; pass inputs positionally")
-        if is_legacy(args):  # legacy nd.NDArray inputs: see framework.gluon._legacy
-            return call_legacy(self, args, Block._call_impl, isinstance(self, HybridBlock))
-        return self._call_impl(args)
+        for a in args:  # the common call, np arrays only, needs no search for legacy arrays
+            if a.__class__ is not ndarray:
+                if is_legacy(args):  # legacy nd.NDArray inputs: see framework.gluon._legacy
+                    return call_legacy(self, args, Block._call_impl,
+                                       isinstance(self, HybridBlock))
+                break
+        # _call_impl's body, inlined: this runs once per block call
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                hook(self, args)
+        self._infer_deferred(args)
+        out = self._run_forward(args)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
+        return out
 
     def _call_impl(self, args: tuple[Any, ...]) -> Any:
         if self._forward_pre_hooks:
@@ -492,8 +505,10 @@ class HybridBlock(Block):
         if not self._active or STATE.trace is not None:
             # imperative, or part of an enclosing block's trace
             return self.forward(*args)
-        key = legacy_key(signature(args))
-        object.__setattr__(self, "_last_key", key)  # export() writes the latest signature
+        key = signature(args)
+        if LEGACY.root:
+            key = legacy_key(key)
+        self.__dict__["_last_key"] = key  # export() writes the latest signature
         graph = self._cached.get(key)
         if graph is None:
             graph = CachedGraph(self, args)

@@ -707,19 +707,21 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                     if STATE.recording:
                         _record_operator(bop, reverse, a, b, bb, res)
                     return res
-                lock = engine.lock  # type: ignore[attr-defined]
-                lock.acquire()
-                try:
+                # lock-free: the op is pure (a fresh output), so it may run optimistically and
+                # keep its result only if no push or inline run started or ended meanwhile (the
+                # engine's seqlock counter, see ThreadedEngine.__init__) and nothing was queued
+                gen = engine.gen  # type: ignore[attr-defined]
+                if not gen & 1:
                     for w in engine.worker_list:  # type: ignore[attr-defined]
                         if w.pushed != w.done:
                             break
                     else:
-                        res = _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
-                        if STATE.recording:
-                            _record_operator(bop, reverse, a, b, bb, res)
-                        return res
-                finally:
-                    lock.release()
+                        r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
+                        if engine.gen == gen:  # type: ignore[attr-defined]
+                            res = _wrap_result(a, r)
+                            if STATE.recording:
+                                _record_operator(bop, reverse, a, b, bb, res)
+                            return res
         return binary(name, b, a) if reverse else binary(name, a, b)
 
     op.__name__ = name
