@@ -32,7 +32,7 @@ except ImportError:  # run from a checkout without the package installed
 __all__ = [
     "Loop", "time_loop", "calibrate", "summary", "use_engine", "run_workload", "short",
     "loadavg", "machine_info", "blas_threads", "set_blas_threads", "fmt", "markdown_table",
-    "print_machine", "busy_warning",
+    "print_machine", "busy_warning", "apply_thread_flags",
 ]
 
 Loop = Callable[[int], Any]
@@ -208,6 +208,19 @@ def set_blas_threads(n: int) -> bool:
     lib, pattern = found
     getattr(lib, pattern % "set_num_threads")(int(n))
     return True
+
+
+
+def apply_thread_flags(args: argparse.Namespace, torch_module: Any) -> Any:
+    """Apply ``--no-torch``, ``--torch-threads`` and ``--blas-threads``; returns the torch module
+    to measure with (None when it is skipped or missing)."""
+    if args.no_torch:
+        torch_module = None
+    if torch_module is not None and args.torch_threads:
+        torch_module.set_num_threads(args.torch_threads)
+    if getattr(args, "blas_threads", None) and not set_blas_threads(args.blas_threads):
+        print("warning: NumPy's OpenBLAS not found; --blas-threads ignored", file=sys.stderr)
+    return torch_module
 
 
 def machine_info(torch: Any = None) -> dict[str, Any]:

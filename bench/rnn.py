@@ -37,6 +37,7 @@ import numpy
 from _common import (
     Loop,
     add_thread_flags,
+    apply_thread_flags,
     busy_warning,
     loadavg,
     machine_info,
@@ -45,7 +46,6 @@ from _common import (
     parse,
     print_machine,
     run_workload,
-    set_blas_threads,
     use_engine,
 )
 
@@ -202,12 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                      steps_help="(not used by this bench)")
     args = parse(p, argv)
     global torch
-    if args.no_torch:
-        torch = None
-    if torch is not None and args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    if args.blas_threads and not set_blas_threads(args.blas_threads):
-        print("warning: NumPy's OpenBLAS not found; --blas-threads ignored", file=sys.stderr)
+    torch = apply_thread_flags(args, torch)
     prev_engine = framework.engine.engine_type()
     try:
         return run(args)

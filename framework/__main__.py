@@ -72,7 +72,7 @@ def _mpi_line() -> str:
 
 def info() -> dict[str, Any]:
     """The facts ``python -m framework info`` prints, as a dict."""
-    from . import __version__, engine
+    from . import __version__, _config, engine
 
     return {
         "framework": __version__,
@@ -87,8 +87,7 @@ def info() -> dict[str, Any]:
         "matplotlib": _version("matplotlib"),
         "engine": engine.engine_type(),
         "cpu cores": str(os.cpu_count()),
-        "FRAMEWORK_HOME": os.environ.get("FRAMEWORK_HOME")
-        or os.environ.get("MXNET_HOME") or "~/.framework (default)",
+        "cache (FRAMEWORK_HOME)": _config.home_dir(),
     }
 
 

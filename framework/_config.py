@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["getenv", "engine_type", "max_inflight", "inline_size"]
+__all__ = ["getenv", "engine_type", "max_inflight", "inline_size", "home_dir", "offline"]
 
 
 def getenv(name: str, default: str | None = None) -> str | None:
@@ -34,3 +34,14 @@ def inline_size() -> int:
     """Ops whose output has at most this many elements run on the caller's thread when
     nothing is in flight: handing them to a worker would cost more than computing them."""
     return int(getenv("ENGINE_INLINE_SIZE", "16384") or 16384)
+
+
+def home_dir() -> str:
+    """Where downloads are cached (``datasets/``, ``models/``): ``$FRAMEWORK_HOME``, else
+    ``$MXNET_HOME``, else ``~/.framework``; read at each call, so a change takes effect at once."""
+    return os.path.expanduser(getenv("HOME") or os.path.join("~", ".framework"))
+
+
+def offline() -> bool:
+    """Whether ``FRAMEWORK_OFFLINE`` (or ``MXNET_OFFLINE``) forbids every download."""
+    return (getenv("OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")

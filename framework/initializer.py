@@ -47,6 +47,7 @@ import numpy
 
 from . import np as _np
 from . import npx as _npx
+from .nd import _rnn as _rnn_op
 from .nd._base import BaseArray
 
 __all__ = [
@@ -559,48 +560,13 @@ class LSTMBias(Initializer):
 
 
 # -- fused RNN parameters -----------------------------------------------------------------------
-_GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 _GATE_NAMES = {"rnn_relu": [""], "rnn_tanh": [""], "lstm": ["_i", "_f", "_c", "_o"],
                "gru": ["_r", "_z", "_o"]}
 
-
-def _num_gates(mode: str) -> int:
-    if mode not in _GATES:
-        raise ValueError(f"unknown RNN mode {mode!r}; expected one of {sorted(_GATES)}")
-    return _GATES[mode]
-
-
-def rnn_param_layout(mode: str, num_layers: int, input_size: int, hidden_size: int,
-                     bidirectional: bool = False,
-                     projection_size: int | None = None) -> list[tuple[str, tuple[int, ...]]]:
-    """The pieces of a fused RNN parameter vector, in order, as ``(name, shape)``.
-
-    The layout is cuDNN's (and MXNet's ``RNN`` op's): every weight first, layer by layer and
-    direction by direction (``l`` then ``r``): ``i2h_weight (G*H, in)``, ``h2h_weight (G*H, P or
-    H)`` and, with a projection, ``h2r_weight (P, H)``; then every bias the same way:
-    ``i2h_bias (G*H,)``, ``h2h_bias (G*H,)``. ``G`` is 4 for LSTM (gates i, f, g, o), 3 for GRU
-    (r, z, n), 1 otherwise; a layer above the first reads ``dirs * (P or H)`` inputs.
-    """
-    gates = _num_gates(mode)
-    dirs = ["l", "r"] if bidirectional else ["l"]
-    out = projection_size or hidden_size
-    layout: list[tuple[str, tuple[int, ...]]] = []
-    for kind in ("weight", "bias"):
-        for layer in range(num_layers):
-            for d in dirs:
-                ni = input_size if layer == 0 else out * len(dirs)
-                groups = ["i2h", "h2h"] + (["h2r"] if projection_size else [])
-                for g in groups:
-                    name = f"{d}{layer}_{g}_{kind}"
-                    if g == "h2r":
-                        if kind == "weight":
-                            layout.append((name, (projection_size, hidden_size)))  # type: ignore
-                        continue
-                    if kind == "bias":
-                        layout.append((name, (gates * hidden_size,)))
-                    else:
-                        layout.append((name, (gates * hidden_size, ni if g == "i2h" else out)))
-    return layout
+# The fused layout is the RNN op's own (cuDNN's and MXNet's): every weight first, layer by layer
+# and direction by direction (``l`` then ``r``), then every bias; one definition for both.
+rnn_param_layout = _rnn_op.param_layout
+_num_gates = _rnn_op._gates
 
 
 def _fill_pieces(arr: Any, pieces: list[tuple[str, tuple[int, ...]]],

@@ -73,3 +73,16 @@ def test_main_job_one_epoch_on_a_slice(hybridize, tmp_path, capsys):
         return
     png = (tmp_path / "curves.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_char_lstm_learns(hybridize, capsys):
+    args = ["--epochs", "2", "--steps", "8", "--hidden", "64", "--sample-len", "20",
+            "--no-progress"] + (["--hybridize"] if hybridize else [])
+    module = _load("char_lstm")
+    vocab = len(set(module.load_text()))
+    ppl = module.main(args)
+    out = capsys.readouterr().out
+    assert "epoch 2: perplexity" in out and "sample:" in out
+    first = float(out.split("epoch 1: perplexity ")[1].split(",")[0])
+    assert ppl < first < vocab  # a uniform guess has perplexity = vocabulary size

@@ -405,7 +405,7 @@ def test_error_in_the_fused_backward_names_the_op():
 # -- multi-tensor optimizer update ---------------------------------------------------------------
 
 def _count_pushes(monkeypatch):
-    from framework.optimizer import kernels
+    from framework.nd import _update as kernels
 
     names = []
     real = kernels.execute

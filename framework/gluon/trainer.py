@@ -27,6 +27,7 @@ from ..autograd import pause
 from ..nd._create import array as _array
 from ..nd._io import atomic_write
 from ..nd._tape import FRESH_GRADS
+from ..optimizer.updater import state_to_device
 from .parameter import Parameter
 
 __all__ = ["Trainer"]
@@ -221,7 +222,7 @@ class Trainer:
             if state is _NO_STATE:
                 state = all_states[i] = self._optimizer.create_state_multi_precision(i, w)
             elif state is not None:  # the parameter may have moved (reset_ctx) since then
-                state = all_states[i] = _state_to(state, w._device)
+                state = all_states[i] = state_to_device(state, w._device)
             indices.append(i)
             weights.append(w)
             grads.append(w._grad)
@@ -281,14 +282,6 @@ class Trainer:
 
 
 _NO_STATE = object()
-
-
-def _state_to(state: Any, device: Any) -> Any:
-    if isinstance(state, (list, tuple)):
-        return type(state)(_state_to(s, device) for s in state)
-    if hasattr(state, "as_in_context") and state.device != device:
-        return state.as_in_context(device)
-    return state
 
 
 def _to_host(state: Any) -> Any:

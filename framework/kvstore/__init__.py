@@ -20,8 +20,7 @@ The API is MXNet's: ``init``, ``push``, ``pull``, ``pushpull``, ``broadcast``, `
 from __future__ import annotations
 
 import os
-import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy
@@ -30,6 +29,7 @@ from ..device import Device, cpu
 from ..nd._base import BaseArray
 from ..nd._create import array as _array
 from ..nd._io import atomic_write
+from ..optimizer.updater import Updater, get_updater
 
 __all__ = ["KVStoreBase", "KVStore", "DistKVStore", "create"]
 
@@ -95,9 +95,7 @@ class KVStore(KVStoreBase):
     def __init__(self, name: str = "local") -> None:
         self._name = name
         self._store: dict[Key, BaseArray] = {}
-        self._optimizer: Any = None
-        self._states: dict[Key, Any] = {}
-        self._updater: Callable[..., Any] | None = None
+        self._updater: Updater | None = None
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -183,62 +181,27 @@ class KVStore(KVStoreBase):
 
     # -- optimizer on the store ---------------------------------------------------------------
     def set_optimizer(self, optimizer: Any) -> None:
-        """From now on ``push`` applies ``optimizer`` to the stored weights."""
-        self._optimizer = optimizer
-        self._states = {}
-        # optimizers count updates per integer index: string keys get their own numbers
-        str_index: dict[str, int] = {}
-
-        def update(key: Key, grad: BaseArray, weight: BaseArray) -> None:
-            if isinstance(key, int):
-                index = key
-            else:
-                index = str_index.setdefault(key, -1 - len(str_index))
-            if key not in self._states:
-                self._states[key] = optimizer.create_state_multi_precision(index, weight)
-            optimizer.update_multi_precision([index], [weight], [grad], [self._states[key]])
-
-        self._updater = update
+        """From now on ``push`` applies ``optimizer`` to the stored weights (through an
+        :class:`~framework.optimizer.Updater`, one state per key)."""
+        self._updater = get_updater(optimizer)
 
     def save_optimizer_states(self, fname: str, dump_optimizer: bool = False) -> None:
-        if self._optimizer is None:
+        """Write the optimizer states (pickled; with the optimizer when ``dump_optimizer``)."""
+        if self._updater is None:
             raise RuntimeError("kvstore.save_optimizer_states: no optimizer was set")
-        states = {k: _to_host(s) for k, s in self._states.items()}
-        payload = pickle.dumps({"states": states,
-                                "optimizer": self._optimizer if dump_optimizer else None})
+        payload = self._updater.get_states(dump_optimizer)
         atomic_write(os.fspath(fname), lambda f: f.write(payload))
 
     def load_optimizer_states(self, fname: str) -> None:
-        if self._optimizer is None:
+        if self._updater is None:
             raise RuntimeError("kvstore.load_optimizer_states: set an optimizer first")
         with open(fname, "rb") as f:
-            try:
-                data = pickle.load(f)
-            except Exception as exc:
-                raise ValueError(f"load_optimizer_states: {fname!r} is not a kvstore states "
-                                 f"file ({exc})") from exc
-        if not isinstance(data, dict) or "states" not in data:
-            raise ValueError(f"load_optimizer_states: {fname!r} is not a kvstore states file")
-        if data.get("optimizer") is not None:
-            self.set_optimizer(data["optimizer"])
-        self._states = {k: _from_host(s, self._store[k].device if k in self._store else cpu())
-                        for k, s in data["states"].items()}
-
-
-def _to_host(state: Any) -> Any:
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_host(s) for s in state)
-    if isinstance(state, BaseArray):
-        return ("__array__", state.asnumpy())
-    return state
-
-
-def _from_host(state: Any, device: Device) -> Any:
-    if isinstance(state, tuple) and len(state) == 2 and state[0] == "__array__":
-        return _array(state[1], dtype=state[1].dtype, device=device)
-    if isinstance(state, (list, tuple)):
-        return type(state)(_from_host(s, device) for s in state)
-    return state
+            payload = f.read()
+        try:
+            self._updater.set_states(payload)
+        except Exception as exc:
+            raise ValueError(f"load_optimizer_states: {fname!r} is not a kvstore states file "
+                             f"({exc})") from exc
 
 
 def _mpi() -> Any:

@@ -10,14 +10,9 @@ The layer operators are front ends over the framework's network ops (``_nn``, ``
 ``pad`` is a composition: constant padding concatenates filled blocks, edge and reflect padding
 gather rows with ``take`` (so gradients scatter back with the existing ops).
 
-The update operators follow MXNet's formulas exactly (the same arithmetic, in the same order,
-as ``framework.optimizer.kernels``): ``g' = clip(rescale_grad * grad, clip_gradient) + wd *
-weight``; SGD ``weight - lr * g'``; momentum ``mom = momentum * mom - lr * g'``, ``weight +
-mom``; Adam (no bias correction: fold it into ``lr``) ``mean = b1 mean + (1-b1) g'``, ``var =
-b2 var + (1-b2) g'^2``, ``weight - lr * mean / (sqrt(var) + epsilon)``. They are compositions of
-framework ops (several small engine tasks, all asynchronous); the optimizer layer keeps the fused
-one-task kernels for training. States are updated in place, the new weight goes into ``out``
-(``out=weight`` updates in place) or a new array.
+The update operators are the optimizers' one-task kernels (``framework.nd._update``): MXNet's
+formulas, states updated in place, the new weight in ``out`` (``out=weight`` updates in place)
+or a new array of the weight's class.
 """
 
 from __future__ import annotations
@@ -28,11 +23,12 @@ import numpy
 
 from . import _conv, _create, _misc, _nn, _norm, _npx, _reduce, _rnn, _shape
 from ._base import BaseArray
-from ._elemwise import _assign_out, binary, unary
+from ._elemwise import binary
 from ._legacy import NDArray, as_nd, check_nd, legacy_reshape, shape_error
 from ._legacy_ops import concat, flatten, split
 from ._mxnet_format import load_mxnet, save_mxnet
 from ._op import Op, apply, register
+from ._update import adam_update, sgd_mom_update, sgd_update
 
 __all__ = [
     "FullyConnected", "Convolution", "Deconvolution", "Pooling", "BatchNorm", "LayerNorm",
@@ -331,79 +327,8 @@ Pad = pad
 
 
 # -- optimizer update operators ----------------------------------------------------------------
-def _grad_term(name: str, weight: BaseArray, grad: BaseArray, rescale_grad: float,
-               clip_gradient: float | None, wd: float) -> BaseArray:
-    check_nd(weight, name, "weight")
-    check_nd(grad, name, "grad")
-    if grad._shape != weight._shape:
-        raise shape_error(name, f"grad has shape {grad._shape}, weight {weight._shape}")
-    g = binary("multiply", _shape.astype(grad, weight._dtype, False), float(rescale_grad))
-    if clip_gradient is not None and clip_gradient > 0:
-        c = float(clip_gradient)
-        g = _shape.clip(g, -c, c)
-    if wd:
-        g = binary("add", g, binary("multiply", weight, float(wd)))
-    return g
-
-
-def _target(name: str, weight: BaseArray, out: BaseArray | None, res: BaseArray) -> NDArray:
-    if out is None:
-        return res  # type: ignore[return-value]
-    if not isinstance(out, BaseArray):
-        raise TypeError(f"nd.{name}: out must be an NDArray, got {type(out).__name__}")
-    if out._shape != weight._shape:
-        raise shape_error(name, f"out has shape {out._shape}, weight {weight._shape}")
-    _assign_out(name, out, res)
-    return out  # type: ignore[return-value]
-
-
-def _state(name: str, s: BaseArray, weight: BaseArray, what: str) -> BaseArray:
-    check_nd(s, name, what)
-    if s._shape != weight._shape:
-        raise shape_error(name, f"{what} has shape {s._shape}, weight {weight._shape}")
-    return s
-
-
-def sgd_update(weight: BaseArray, grad: BaseArray, lr: float, wd: float = 0.0,
-               rescale_grad: float = 1.0, clip_gradient: float = -1.0,
-               lazy_update: bool = True, out: BaseArray | None = None) -> NDArray:
-    """``weight - lr * (clip(rescale_grad * grad, clip_gradient) + wd * weight)``."""
-    g = _grad_term("sgd_update", weight, grad, rescale_grad, clip_gradient, wd)
-    res = binary("subtract", weight, binary("multiply", g, float(lr)))
-    return _target("sgd_update", weight, out, res)
-
-
-def sgd_mom_update(weight: BaseArray, grad: BaseArray, mom: BaseArray, lr: float,
-                   momentum: float = 0.0, wd: float = 0.0, rescale_grad: float = 1.0,
-                   clip_gradient: float = -1.0, lazy_update: bool = True,
-                   out: BaseArray | None = None) -> NDArray:
-    """``mom = momentum * mom - lr * g'`` (in place), then ``weight + mom``."""
-    _state("sgd_mom_update", mom, weight, "mom")
-    g = _grad_term("sgd_mom_update", weight, grad, rescale_grad, clip_gradient, wd)
-    new_mom = binary("subtract", binary("multiply", mom, float(momentum)),
-                     binary("multiply", g, float(lr)))
-    _assign_out("sgd_mom_update", mom, new_mom)
-    res = binary("add", weight, new_mom)
-    return _target("sgd_mom_update", weight, out, res)
-
-
-def adam_update(weight: BaseArray, grad: BaseArray, mean: BaseArray, var: BaseArray, lr: float,
-                beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, wd: float = 0.0,
-                rescale_grad: float = 1.0, clip_gradient: float = -1.0, lazy_update: bool = True,
-                out: BaseArray | None = None) -> NDArray:
-    """One Adam step without bias correction; ``mean`` and ``var`` are updated in place."""
-    _state("adam_update", mean, weight, "mean")
-    _state("adam_update", var, weight, "var")
-    g = _grad_term("adam_update", weight, grad, rescale_grad, clip_gradient, wd)
-    new_mean = binary("add", binary("multiply", mean, float(beta1)),
-                      binary("multiply", g, 1.0 - float(beta1)))
-    new_var = binary("add", binary("multiply", var, float(beta2)),
-                     binary("multiply", unary("square", g), 1.0 - float(beta2)))
-    _assign_out("adam_update", mean, new_mean)
-    _assign_out("adam_update", var, new_var)
-    step = binary("true_divide", new_mean, binary("add", unary("sqrt", new_var), float(epsilon)))
-    res = binary("subtract", weight, binary("multiply", step, float(lr)))
-    return _target("adam_update", weight, out, res)
+# ``sgd_update``, ``sgd_mom_update`` and ``adam_update`` are the optimizers' own one-task kernels
+# (``framework.nd._update``), re-exported here: legacy code and the Trainer run the same arithmetic.
 
 
 # -- files ----------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ per-sequence lengths, with a hand-written backward (backpropagation through time
 Layout (MXNet's): ``data`` is ``(T, N, I)``; the states are ``(L*D, N, S)`` with ``S`` the
 projection size if any, else the hidden size ``H`` (the LSTM cell state is ``(L*D, N, H)``);
 the output is ``(T, N, D*S)``. The parameters are one vector in cuDNN's order
-(:func:`param_layout`, the same as ``framework.initializer.rnn_param_layout``): every weight
+(:func:`param_layout`, also ``framework.initializer.rnn_param_layout``): every weight
 first, layer by layer and direction by direction, then every bias. Gate order: LSTM
 ``[i, f, g, o]``, GRU ``[r, z, n]`` with ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` and
 ``h' = (1 - z) * n + z * h``.

@@ -53,12 +53,7 @@ class Updater:
 
     def sync_state_context(self, state: Any, device: Any) -> Any:
         """``state`` (arrays, possibly nested in tuples/lists) moved to ``device``."""
-        if isinstance(state, BaseArray):
-            return state if state._device == device else to_device(state, device)
-        if isinstance(state, (tuple, list)):
-            synced = [self.sync_state_context(s, device) for s in state]
-            return tuple(synced) if isinstance(state, tuple) else synced
-        return state
+        return state_to_device(state, device)
 
     def set_states(self, states: bytes) -> None:
         """Load states saved by :meth:`get_states` (with or without the optimizer)."""
@@ -73,6 +68,16 @@ class Updater:
         """The pickled states; with ``dump_optimizer`` the optimizer (its learning rate, update
         counts and schedule) is saved too."""
         return pickle.dumps((self.states, self.optimizer) if dump_optimizer else self.states)
+
+
+def state_to_device(state: Any, device: Any) -> Any:
+    """An optimizer state (arrays, possibly nested in tuples/lists) on ``device``; arrays
+    already there are returned as they are."""
+    if isinstance(state, BaseArray):
+        return state if state._device == device else to_device(state, device)
+    if isinstance(state, (tuple, list)):
+        return type(state)(state_to_device(s, device) for s in state)
+    return state
 
 
 def get_updater(optimizer: Optimizer) -> Updater:

@@ -5,7 +5,8 @@ for the published weights, downloading ``<repo>gluon/models/<name>-<hash8>.zip``
 is missing or its SHA-1 does not match. Everything is read from the environment when called:
 
 - ``root`` defaults to ``$FRAMEWORK_HOME/models`` (``$MXNET_HOME/models``, else
-  ``~/.mxnet/models``, so that weights MXNet already cached are found);
+  ``~/.framework/models``); with the default root, a file MXNet itself already cached in
+  ``~/.mxnet/models`` is used rather than downloaded again;
 - the repository is ``$FRAMEWORK_GLUON_REPO`` (``$MXNET_GLUON_REPO``, else MXNet's public one);
 - ``FRAMEWORK_OFFLINE=1`` (or ``MXNET_OFFLINE=1``) forbids downloading: a missing file then
   raises :class:`ModelFileNotFoundError` saying which file to place where.
@@ -75,24 +76,18 @@ _MODEL_SHA1 = {
     "vgg19_bn": "f360b758e856f1074a85abd5fd873ed1d98297c3",
 }
 
-_TRUE = ("1", "true", "yes", "on")
 
 
 class ModelFileNotFoundError(FrameworkError, FileNotFoundError):
     """A pretrained parameter file is not on disk and cannot be downloaded."""
 
 
-def data_dir() -> str:
-    """The cache directory: ``$FRAMEWORK_HOME``, else ``$MXNET_HOME``, else ``~/.mxnet``."""
-    return os.path.expanduser(_config.getenv("HOME") or os.path.join("~", ".mxnet"))
+data_dir = _config.home_dir  # $FRAMEWORK_HOME, else $MXNET_HOME, else ~/.framework
+MXNET_CACHE = os.path.join("~", ".mxnet", "models")  # where MXNet itself caches weights
 
 
 def _default_root() -> str:
     return os.path.join(data_dir(), "models")
-
-
-def _offline() -> bool:
-    return (_config.getenv("OFFLINE") or "").strip().lower() in _TRUE
 
 
 def _repo_url() -> str:
@@ -117,9 +112,14 @@ def get_model_file(name: str, root: str | os.PathLike[str] | None = None) -> str
     (``FRAMEWORK_OFFLINE=1``, or no network); the message names the file to place and where.
     """
     file_name = f"{name}-{short_hash(name)}"
+    root_arg = root
     root = os.path.expanduser(os.fspath(root)) if root is not None else _default_root()
     file_path = os.path.join(root, file_name + ".params")
     sha1_hash = _MODEL_SHA1[name]
+    mxnet_cached = os.path.join(os.path.expanduser(MXNET_CACHE), file_name + ".params")
+    if root_arg is None and not os.path.exists(file_path) and os.path.exists(mxnet_cached) \
+            and check_sha1(mxnet_cached, sha1_hash):
+        return mxnet_cached  # downloaded earlier by MXNet itself
     if os.path.exists(file_path):
         if check_sha1(file_path, sha1_hash):
             return file_path
@@ -131,7 +131,7 @@ def get_model_file(name: str, root: str | os.PathLike[str] | None = None) -> str
     url = _URL_FORMAT.format(repo_url=_repo_url(), file_name=file_name)
     hint = (f"Download {url}, unzip it and place {file_name}.params in {root} (or pass "
             "root=, or set FRAMEWORK_HOME: files are looked up in $FRAMEWORK_HOME/models)")
-    if _offline():
+    if _config.offline():
         raise ModelFileNotFoundError(f"pretrained weights for {name!r}: {problem}, and "
                                      f"FRAMEWORK_OFFLINE is set so nothing is downloaded. "
                                      f"{hint}.")

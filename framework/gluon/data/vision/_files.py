@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy
 
-from ...._config import getenv
+from ...._config import getenv, home_dir, offline
 from ....base import FrameworkError
 from ....nd._io import FileFormatError
 from ... import utils
@@ -76,19 +76,12 @@ class Source:
 
 
 # -- locations ----------------------------------------------------------------------------------
-def data_home() -> str:
-    """``$FRAMEWORK_HOME`` (or ``$MXNET_HOME``, or ``~/.framework``), read now."""
-    return os.path.expanduser(getenv("HOME") or os.path.join("~", ".framework"))
+data_home = home_dir
 
 
 def dataset_dir(name: str) -> str:
     """The default cache directory of a dataset: ``<home>/datasets/<name>``."""
     return os.path.join(data_home(), "datasets", name)
-
-
-def offline() -> bool:
-    """Whether ``FRAMEWORK_OFFLINE`` (or ``MXNET_OFFLINE``) forbids downloads."""
-    return (getenv("OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def mirrors(source: Source) -> tuple[str, ...]:
