@@ -329,13 +329,15 @@ class _SoftmaxCE(Op):
 
     def forward(self, xp: Any, pred: Any, label: Any) -> Any:
         ax = self.ax
-        shifted = pred - xp.max(pred, axis=ax, keepdims=True)
-        lse = xp.log(xp.sum(xp.exp(shifted), axis=ax, keepdims=True))
-        idx = _class_index(xp, label, pred, ax)
-        loss = lse - xp.take_along_axis(shifted, idx, axis=ax)
+        pred = xp.ascontiguousarray(pred)
+        shifted = pred - pred.max(axis=ax, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=ax))
+        # the shifted logit of each row's class, read through flat indices (one gather;
+        # take_along_axis builds index grids in Python on every call)
+        loss = lse - shifted.reshape(-1)[_flat_class_index(self, xp, label, pred.shape, ax)]
         if self.scale is not None:
             loss *= pred.dtype.type(self.scale)
-        return loss if self.keepdims else xp.squeeze(loss, axis=ax)
+        return xp.expand_dims(loss, ax) if self.keepdims else loss
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         pred, label = inputs
@@ -345,10 +347,25 @@ class _SoftmaxCE(Op):
         return [apply(_SoftmaxCEGrad(self.ax, self.scale), (pred, label, g)), None]
 
 
-def _class_index(xp: Any, label: Any, pred: Any, ax: int) -> Any:
-    """Integer class indices (``pick``'s clip mode) with ``ax`` kept, for ``take_along_axis``."""
-    idx = xp.clip(label.astype(numpy.int64), 0, pred.shape[ax] - 1)
-    return idx if idx.ndim == pred.ndim else xp.expand_dims(idx, ax)
+def _flat_class_index(op: Any, xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> Any:
+    """Flat indices into a C-contiguous array of ``shape`` of the element at class ``label``
+    (truncated to an integer and clipped to the classes, as ``pick``) along ``ax``, shaped like
+    ``shape`` without ``ax``. The offsets of the other axes are cached on ``op``, whose shapes
+    are fixed once inferred."""
+    n, inner = shape[ax], math.prod(shape[ax + 1:])
+    key = (shape, ax, xp)
+    base = op.__dict__.get("_base")
+    if base is None or base[0] != key:
+        outer = math.prod(shape[:ax])
+        offs = (xp.arange(outer, dtype=numpy.intp)[:, None] * (n * inner)
+                + xp.arange(inner, dtype=numpy.intp)[None, :])
+        base = op._base = (key, offs.reshape(shape[:ax] + shape[ax + 1:]))
+    idx = label.reshape(base[1].shape).astype(numpy.intp)
+    xp.clip(idx, 0, n - 1, out=idx)
+    if inner != 1:
+        idx *= inner
+    idx += base[1]
+    return idx
 
 
 class _SoftmaxCEGrad(Op):
@@ -364,15 +381,17 @@ class _SoftmaxCEGrad(Op):
 
     def forward(self, xp: Any, pred: Any, label: Any, g: Any) -> Any:
         ax = self.ax
-        e = xp.exp(pred - xp.max(pred, axis=ax, keepdims=True))
-        e /= xp.sum(e, axis=ax, keepdims=True)
-        idx = _class_index(xp, label, pred, ax)
-        xp.put_along_axis(e, idx, xp.take_along_axis(e, idx, axis=ax) - 1, axis=ax)
-        if g.ndim < pred.ndim:
-            g = xp.expand_dims(g, ax)
-        e *= g.astype(e.dtype, copy=False)
+        pred = xp.ascontiguousarray(pred)
+        e = pred - pred.max(axis=ax, keepdims=True)
+        xp.exp(e, out=e)
+        kept = pred.shape[:ax] + (1,) + pred.shape[ax + 1:]
+        gs = g.astype(e.dtype).reshape(kept)  # a copy: scaled in place below
         if self.scale is not None:
-            e *= e.dtype.type(self.scale)
+            gs *= e.dtype.type(self.scale)
+        # softmax * g: one division per row, then one product over the classes
+        e *= gs / e.sum(axis=ax, keepdims=True)
+        idx = _flat_class_index(self, xp, label, pred.shape, ax)
+        e.reshape(-1)[idx] -= gs.reshape(idx.shape)
         return e
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
