@@ -42,22 +42,21 @@ their last use, do not compete for the cores. NumPy's BLAS threads (``--blas-thr
 PyTorch's (``--torch-threads``) are left as the libraries chose unless given, and reported. The
 garbage collector stays on. The run takes about 1.5 minutes.
 
-``--profile`` instead prints, for the hybridized MLP training step and batch-1 inference: phase
-timings (NaiveEngine: forward+loss / backward / trainer.step), the time spent inside engine tasks
-(the NumPy kernels) against the whole, and ``cProfile`` (grouped by component, then the top
-functions) with both engines.
+``--profile`` instead prints, for the hybridized MLP training step and batch-1 inference: the
+step against the hand-written NumPy step phase by phase (forward, loss, backward, update;
+interleaved; the framework's time inside engine tasks, the Python around them, and the Python
+alone with every task skipped), the time spent inside engine tasks against the whole, and
+``cProfile`` (grouped by component, then the top functions) with both engines.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import json
 import os
 import pstats
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -625,75 +624,150 @@ def _hybrid_mlp() -> tuple[Any, Any, Any, Any, Any]:
     return net, loss_fn, trainer, x, y
 
 
-def _one_task_replay(net: Any, x1: Any) -> Callable[[], Any]:
-    """A prototype, not framework code: replay the hybridized inference graph of ``net`` as ONE
-    engine task that calls each traced op's ``forward`` on the NumPy buffers (no per-op
-    ``infer``, output arrays or engine push). Valid for this graph only: one array input, single
-    output ops, no random or in-place ops, autograd off."""
-    net(x1)
-    graph = net._cached[net._last_key] if hasattr(net, "_last_key") else \
-        list(net._cached.values())[-1]
-    ref = net(x1)
-    shape, dtype, device = ref.shape, ref.dtype, ref.device
-    steps = [(op.forward, in_ids, out_ids[0]) for _fn, in_ids, out_ids, op in graph.steps]
-    pending = type(x1)._pending
-    execute = framework.nd._base.execute
-    xp = device.xp
-    out_slot = graph.out_slots[0]
+def _numpy_phases(x: numpy.ndarray, y: numpy.ndarray, params: Arrays,
+                  acc: dict[str, float]) -> Callable[[], None]:
+    """``numpy_mlp``'s step, timing its phases into ``acc`` (the same code, split)."""
+    w1, b1, w2, b2, w3, b3 = params
+    rows = numpy.arange(len(y))
+    inv_n = numpy.float32(1 / len(y))
+    lr = numpy.float32(LR)
+    clock = time.perf_counter
 
-    def call() -> Any:
-        slots: list[Any] = [None] * graph.n_slots
-        slots[graph.input_slots[0]] = x1._buf
-        for s, p, d in graph.param_slots:
-            slots[s] = p.data(d)._buf
-        out = pending(shape, dtype, device)
+    def step() -> None:
+        t0 = clock()
+        a1 = x @ w1.T
+        a1 += b1
+        h1 = numpy.maximum(a1, 0)
+        a2 = h1 @ w2.T
+        a2 += b2
+        h2 = numpy.maximum(a2, 0)
+        z = h2 @ w3.T
+        z += b3
+        t1 = clock()
+        _loss, dz = _softmax_ce(z, y, rows, inv_n)
+        t2 = clock()
+        g3: Arrays = []
+        d2 = _dense_back(dz, h2, w3, a2, g3)
+        g2: Arrays = []
+        d1 = _dense_back(d2, h1, w2, a1, g2)
+        g1: Arrays = []
+        _dense_back(d1, x, w1, None, g1)
+        t3 = clock()
+        for p, g in zip(params, g1 + g2 + g3):
+            p -= lr * g
+        t4 = clock()
+        acc["forward"] += t1 - t0
+        acc["loss"] += t2 - t1
+        acc["backward"] += t3 - t2
+        acc["update"] += t4 - t3
 
-        def task() -> None:
-            for fwd, in_ids, o in steps:
-                slots[o] = fwd(xp, *[slots[i] for i in in_ids])
-            out._set_result(slots[out_slot])
-
-        execute("hybrid_graph", task, [x1], [out])
-        out.wait_to_read()
-        return out
-
-    numpy.testing.assert_allclose(call().asnumpy(), ref.asnumpy(), rtol=1e-5, atol=1e-6)
-    return call
+    return step
 
 
-def one_task_estimate(rounds: int, calls: int) -> None:
-    """Batch-1 inference: NumPy, PyTorch, the hybridized block and the one-task prototype."""
-    cases: list[tuple[str, str | None, Callable[[], Any]]] = []
-    x_np, _, params_np = data(INFER)
-    cases.append(("NumPy", None, numpy_mlp_infer(x_np, [p.copy() for p in params_np])[0]))
-    if torch is not None:
-        cases.append(("PyTorch eager, no_grad", None, torch_model(INFER)[0]))
-    for eng in ENGINES:
-        framework.engine.set_engine_type(eng)
-        net, *_ = _hybrid_mlp()
-        x1 = fnp.array(x_np)
-        cases.append((f"framework hybridized {eng}", eng,
-                      lambda net=net, x1=x1: net(x1).wait_to_read()))
-        try:
-            cases.append((f"one-task replay prototype {eng}", eng, _one_task_replay(net, x1)))
-        except Exception as exc:  # internals moved: the estimate is optional
-            print(f"(one-task prototype unavailable: {type(exc).__name__}: {exc})")
-    samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
-    for _ in range(rounds):
-        for label, eng, fn in cases:
-            if eng is not None and framework.engine.engine_type() != eng:
-                framework.engine.set_engine_type(eng)
-            fn()
-            t = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            samples[label].append((time.perf_counter() - t) / calls * 1e6)
-    print(f"\n## Batch-1 inference: what one engine task per graph would give (µs; median and "
-          f"min of {rounds} interleaved samples of {calls} calls)\n")
-    print("| implementation | median µs | min µs |")
-    print("|---|---:|---:|")
-    for label, s in samples.items():
-        print(f"| {label} | {statistics.median(s):.1f} | {min(s):.1f} |")
+def phase_compare(steps: int) -> None:
+    """The hybridized MLP step against hand-written NumPy, phase by phase, interleaved step by
+    step (NaiveEngine: a phase's time is its own), with the framework's time inside engine
+    tasks (kernels, result stores) apart from the Python around them, and the step with every
+    task skipped (the Python alone, caches warm)."""
+    framework.engine.set_engine_type("NaiveEngine")
+    net, loss_fn, trainer, x, y = _hybrid_mlp()
+    x_np, y_np, params_np = data(MLP)
+    names = ("forward", "loss", "backward", "update")
+    np_acc = dict.fromkeys(names, 0.0)
+    np_step = _numpy_phases(x_np, y_np, params_np, np_acc)
+    fw_acc = dict.fromkeys(names, 0.0)
+    in_acc = dict.fromkeys(names, 0.0)
+    clock = time.perf_counter
+    phase = ["forward"]
+    eng = framework.engine._engine._engine
+    cls = type(eng)
+    orig = cls.push
+    skip = [False]
+
+    def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
+             name: str = "op") -> None:
+        def timed() -> None:
+            if skip[0]:
+                return
+            t = clock()
+            try:
+                task()
+            finally:
+                in_acc[phase[0]] += clock() - t
+
+        orig(self, timed, reads, writes, device, name)
+
+    def fw_step() -> None:
+        t0 = clock()
+        phase[0] = "forward"
+        with autograd.record():
+            out = net(x)
+            t1 = clock()
+            phase[0] = "loss"
+            loss = loss_fn(out, y)
+        t2 = clock()
+        phase[0] = "backward"
+        loss.backward()
+        t3 = clock()
+        phase[0] = "update"
+        trainer.step(128)
+        t4 = clock()
+        fw_acc["forward"] += t1 - t0
+        fw_acc["loss"] += t2 - t1
+        fw_acc["backward"] += t3 - t2
+        fw_acc["update"] += t4 - t3
+
+    per_step: dict[str, list[float]] = {}
+
+    def sample(label: str, acc: dict[str, float]) -> None:
+        for k in names:
+            per_step.setdefault(f"{label} {k}", []).append(acc[k] * 1e6)
+        per_step.setdefault(f"{label} step", []).append(sum(acc.values()) * 1e6)
+        for k in names:
+            acc[k] = 0.0
+
+    cls.push = push  # type: ignore[method-assign]
+    try:
+        for _ in range(20):
+            np_step()
+            fw_step()
+        for k in names:
+            np_acc[k] = fw_acc[k] = in_acc[k] = 0.0
+        for _ in range(steps):
+            np_step()
+            sample("numpy", np_acc)
+            fw_step()
+            sample("tasks", in_acc)
+            sample("framework", fw_acc)
+        skip[0] = True
+        for _ in range(steps):
+            fw_step()
+            sample("python", fw_acc)
+            for k in names:
+                in_acc[k] = 0.0
+    finally:
+        cls.push = orig  # type: ignore[method-assign]
+    npx.waitall()
+
+    def q(key: str, f: float) -> float:
+        v = sorted(per_step[key])
+        return v[int(f * (len(v) - 1))]
+
+    print(f"\n## Hybridized MLP step against hand-written NumPy, by phase (NaiveEngine; µs, "
+          f"{steps} interleaved steps; 10th percentile, median in brackets)\n")
+    print("| phase | NumPy | framework | in engine tasks | Python around them | Python alone "
+          "(tasks skipped) | framework − NumPy |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for k in (*names, "step"):
+        npq, fwq, inq, pyq = (q(f"{lab} {k}", 0.1) for lab in ("numpy", "framework", "tasks",
+                                                                 "python"))
+        npm, fwm = q(f"numpy {k}", 0.5), q(f"framework {k}", 0.5)
+        bold = "**" if k == "step" else ""
+        print(f"| {bold}{k}{bold} | {npq:,.0f} ({npm:,.0f}) | {fwq:,.0f} ({fwm:,.0f}) | "
+              f"{inq:,.0f} | {fwq - inq:,.0f} | {pyq:,.0f} | {fwq - npq:+,.0f} |")
+    print("\n(forward: the net's call; loss: the loss block's call; backward: `loss.backward()`; "
+          "update: `trainer.step`. The NumPy phases are the same math written by hand; its loss "
+          "phase also computes the loss gradient, which the framework computes in backward.)")
 
 
 def profile(steps: int) -> int:
@@ -701,13 +775,14 @@ def profile(steps: int) -> int:
     print("## Machine\n")
     for key in ("date", "cpu", "cores", "numpy", "blas_threads", "framework", "loadavg_before"):
         print(f"- {key}: {info[key]}")
-    rounds = 7
 
-    # phases, NaiveEngine (synchronous, so a phase's time is its own)
+    phase_compare(max(200, steps))
+
     framework.engine.set_engine_type("NaiveEngine")
     net, loss_fn, trainer, x, y = _hybrid_mlp()
     x1 = fnp.array(data(INFER)[0])
     holder: list[Any] = [None]
+    n = max(1, steps // 10)
 
     def fwd() -> None:
         with autograd.record():
@@ -721,32 +796,6 @@ def profile(steps: int) -> int:
 
     def infer() -> None:
         net(x1).wait_to_read()
-
-    phases = {"forward + loss (recording)": fwd, "backward": bwd, "trainer.step": upd}
-    for _ in range(5):
-        for fn in phases.values():
-            fn()
-        infer()
-    samples: dict[str, list[float]] = {k: [] for k in phases}
-    clock = time.perf_counter
-    n = max(1, steps // 10)
-    for _ in range(rounds):
-        gc.collect()
-        acc = dict.fromkeys(phases, 0.0)
-        for _ in range(n):
-            for name, fn in phases.items():
-                t = clock()
-                fn()
-                acc[name] += clock() - t
-        for name in phases:
-            samples[name].append(acc[name] / n * 1e6)
-    print(f"\n## Hybridized MLP training step by phase (NaiveEngine; µs, median and min of "
-          f"{rounds} samples of {n} steps)\n")
-    print("| phase | median µs | min µs |")
-    print("|---|---:|---:|")
-    for name, s in samples.items():
-        print(f"| {name} | {statistics.median(s):,.0f} | {min(s):,.0f} |")
-    print(f"| **step** | {sum(statistics.median(s) for s in samples.values()):,.0f} | |")
 
     def step() -> None:
         fwd()
@@ -762,8 +811,6 @@ def profile(steps: int) -> int:
         best = min((_task_time(fn, reps) for _ in range(5)), key=lambda r: r[0])
         total, inside, tasks = best
         print(f"| {label} | {total:,.0f} | {inside:,.0f} | {total - inside:,.0f} | {tasks} |")
-
-    one_task_estimate(rounds=15, calls=max(100, 2 * steps))
 
     for eng in ENGINES:
         framework.engine.set_engine_type(eng)
