@@ -45,7 +45,8 @@ garbage collector stays on. The run takes about 1.5 minutes.
 ``--profile`` instead prints, for the hybridized MLP training step and batch-1 inference: the
 step against the hand-written NumPy step phase by phase (forward, loss, backward, update;
 interleaved; the framework's time inside engine tasks, the Python around them, and the Python
-alone with every task skipped), the time spent inside engine tasks against the whole, and
+alone with every task skipped), the ThreadedEngine's worker-thread time task by task against the
+same tasks on the NaiveEngine, the time spent inside engine tasks against the whole, and
 ``cProfile`` (grouped by component, then the top functions) with both engines.
 """
 
@@ -770,6 +771,94 @@ def phase_compare(steps: int) -> None:
           "phase also computes the loss gradient, which the framework computes in backward.)")
 
 
+def _mlp_step() -> Callable[[], None]:
+    """A hybridized MLP training step on the current engine, warmed up (20 steps)."""
+    net, loss_fn, trainer, x, y = _hybrid_mlp()
+
+    def step() -> None:
+        with autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(128)
+
+    for _ in range(20):
+        step()
+    npx.waitall()
+    return step
+
+
+def threaded_worker(steps: int) -> None:
+    """The hybridized MLP step on the ThreadedEngine: how long the worker thread is busy per
+    step, task by task, and how long the main thread waits for it; next to the same tasks'
+    times on the NaiveEngine (what they cost without a second thread contending for the GIL)."""
+    from framework.engine import _engine as eng_mod
+
+    clock = time.perf_counter
+    busy: dict[str, float] = {}
+    waited = [0.0]
+    orig_run, orig_sleep = eng_mod._run_task, eng_mod._Worker._sleep_until
+
+    def run_task(engine: Any, task: Any) -> None:
+        t = clock()
+        orig_run(engine, task)
+        busy[task.name] = busy.get(task.name, 0.0) + clock() - t
+
+    def sleep_until(self: Any, seq: int) -> None:
+        t = clock()
+        orig_sleep(self, seq)
+        waited[0] += clock() - t
+
+    naive: dict[str, float] = {}
+
+    def naive_push(orig_push: Any) -> Callable[..., None]:
+        def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
+                 name: str = "op") -> None:
+            def timed() -> None:
+                t = clock()
+                try:
+                    task()
+                finally:
+                    naive[name] = naive.get(name, 0.0) + clock() - t
+
+            orig_push(self, timed, reads, writes, device, name)
+
+        return push
+
+    framework.engine.set_engine_type("NaiveEngine")
+    step = _mlp_step()
+    cls = type(framework.engine._engine._engine)
+    orig_push = cls.push
+    cls.push = naive_push(orig_push)  # type: ignore[method-assign]
+    try:
+        for _ in range(steps):
+            step()
+    finally:
+        cls.push = orig_push  # type: ignore[method-assign]
+
+    framework.engine.set_engine_type("ThreadedEngine")
+    step = _mlp_step()
+    eng_mod._run_task = run_task
+    eng_mod._Worker._sleep_until = sleep_until  # type: ignore[method-assign]
+    try:
+        t0 = clock()
+        for _ in range(steps):
+            step()
+        npx.waitall()
+        total = clock() - t0
+    finally:
+        eng_mod._run_task = orig_run
+        eng_mod._Worker._sleep_until = orig_sleep  # type: ignore[method-assign]
+    per = 1e6 / steps
+    print(f"\n## ThreadedEngine: the worker thread's time per hybridized MLP step ({steps} steps; "
+          f"µs)\n")
+    print(f"Step {total * per:,.0f} µs; worker busy {sum(busy.values()) * per:,.0f} µs; main "
+          f"thread waiting for the worker {waited[0] * per:,.0f} µs.\n")
+    print("| task | on the worker (ThreadedEngine) | same task, NaiveEngine |")
+    print("|---|---:|---:|")
+    for name, t in busy.items():
+        print(f"| {name} | {t * per:,.0f} | {naive.get(name, 0.0) * per:,.0f} |")
+
+
 def profile(steps: int) -> int:
     info = machine_info(torch)
     print("## Machine\n")
@@ -777,6 +866,7 @@ def profile(steps: int) -> int:
         print(f"- {key}: {info[key]}")
 
     phase_compare(max(200, steps))
+    threaded_worker(max(200, steps))
 
     framework.engine.set_engine_type("NaiveEngine")
     net, loss_fn, trainer, x, y = _hybrid_mlp()
