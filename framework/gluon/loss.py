@@ -350,10 +350,10 @@ class _SoftmaxCE(Op):
 def _flat_class_index(op: Any, xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> Any:
     """Flat indices into a C-contiguous array of ``shape`` of the element at class ``label``
     (truncated to an integer and clipped to the classes, as ``pick``) along ``ax``, shaped like
-    ``shape`` without ``ax``. The offsets of the other axes are cached on ``op``, whose shapes
-    are fixed once inferred."""
+    ``shape`` without ``ax``. The offsets of the other axes are cached on ``op`` (for its shape,
+    axis, array module and device)."""
     n, inner = shape[ax], math.prod(shape[ax + 1:])
-    key = (shape, ax, xp)
+    key = (shape, ax, xp, getattr(label, "device", None))  # (a CuPy buffer: its GPU)
     base = op.__dict__.get("_base")
     if base is None or base[0] != key:
         outer = math.prod(shape[:ax])
