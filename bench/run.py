@@ -18,7 +18,10 @@ imports:
   steps and batch-1 inference (``bench/gluon.py``);
 - ``LSTM train (T35 N32 H256)``: when ``bench/rnn.py`` is present (``npx.rnn``);
 - ``DataLoader epoch``: when ``bench/dataloader.py`` is present; its baseline is the plain Python
-  loop that builds the same batches.
+  loop that builds the same batches;
+- ``main job epoch (MNIST mini)``: one training epoch of ``examples/train_mnist.py``'s loop
+  (``bench/mainjob.py``; at most 3 repeats of one epoch); its baseline is the framework's
+  imperative ThreadedEngine row (no hand-written NumPy version of the whole job).
 
 Timing as in the other benches (``bench/_common.py``): the loop count is calibrated per
 implementation, framework loops end with ``npx.waitall()``, repeats are interleaved across the
@@ -69,12 +72,17 @@ try:
     import dataloader as dbench
 except Exception:
     dbench = None
+try:
+    import mainjob as mbench
+except Exception:
+    mbench = None
 
 SMALL = ["NumPy", "framework ThreadedEngine", "framework NaiveEngine", "PyTorch eager"]
 RECORD = "chain5 in record (100, 100)"
 MATMUL = "matmul (1024, 1024)"
 LSTM = "LSTM train (T35 N32 H256)"
 DATA = "DataLoader epoch"
+MAINJOB = "main job epoch (MNIST mini)"
 
 
 def _matmul_loop(impl: str) -> Loop:
@@ -159,11 +167,15 @@ def workloads(args: Any) -> list[tuple[str, list[str], Callable[[str], Loop], st
         out.append((DATA, names, lambda impl: dbench.make_loop(impl, images, labels, 256,
                                                                workers),
                     "Python loop", f"PyTorch {workers} workers", 300.0))
+    if mbench is not None:
+        out.append((mbench.WORKLOAD, list(mbench.IMPLS), mbench.make_loop,
+                    "framework imperative ThreadedEngine", "PyTorch", 0.0))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = ["add (10,)", "chain5 (100, 100)", RECORD, MATMUL, *gbench.WORKLOADS, LSTM, DATA]
+    names = ["add (10,)", "chain5 (100, 100)", RECORD, MATMUL, *gbench.WORKLOADS, LSTM, DATA,
+             MAINJOB]
     p = make_parser(__doc__, 0.0, names)
     p.set_defaults(repeat=5)
     p.add_argument("--blas-threads", type=int,
@@ -200,7 +212,9 @@ def run(args: Any) -> int:
                 if "error" in c:
                     print(f"  check {name}: {impl}: {c['error']}", file=sys.stderr)
         training = name not in ("add (10,)", "chain5 (100, 100)", RECORD)
-        res = run_workload(name, impls, build, 1, args.repeat, target * args.scale / 1e3,
+        # an epoch of the main job takes about a second: at most 3 repeats of one epoch each
+        repeat = min(args.repeat, 3) if name == MAINJOB else args.repeat
+        res = run_workload(name, impls, build, 1, repeat, target * args.scale / 1e3,
                            width=36, settle_s=args.settle_ms / 1e3 if training else 0.0)
         results[name] = res
         table = markdown_table({name: res}, impls, base=base, ref=ref, base_label="baseline",
