@@ -1027,3 +1027,80 @@ def test_engine_scope_restores_even_if_switch_raises_pending_error() -> None:
         assert isinstance(engine.get(), ThreadedEngine)
     finally:
         engine.set_engine_type(prev)
+
+
+# -- small ops run inline past queued work they do not touch -------------------------------------
+
+def _hold(device: mx.Device | None = None, writes: tuple[Var, ...] = (),
+          reads: tuple[Var, ...] = ()) -> threading.Event:
+    """Push a task that blocks its worker until the returned event is set."""
+    gate = threading.Event()
+    engine.push(lambda: gate.wait(10.0), reads, writes, device or mx.cpu(0), "hold")
+    return gate
+
+
+def test_small_op_on_ready_data_runs_inline_while_the_queue_is_held() -> None:
+    with engine.engine_scope("ThreadedEngine"):
+        a = np.array(onp.arange(6.0))
+        a.wait_to_read()
+        gate = _hold()
+        try:
+            t0 = time.perf_counter()
+            b = a * 2 + 1  # touches nothing the held task touches
+            got = b.asnumpy()  # would wait for the gate if it had been queued behind it
+            assert time.perf_counter() - t0 < 5.0
+            assert (got == onp.arange(6.0) * 2 + 1).all()
+            assert not engine.get().idle()  # the held task is still there
+        finally:
+            gate.set()
+        mx.waitall()
+
+
+def test_small_op_reading_pending_data_waits_for_its_writer() -> None:
+    with engine.engine_scope("ThreadedEngine"):
+        a = np.array(onp.arange(4.0))
+        a.wait_to_read()
+        gate = _hold(writes=(a._var,))  # a queued task still writes a
+        b = a + 1
+        c = np.zeros(4)
+        c[...] = 5.0  # fresh data: inline even now
+        assert b._buf is None  # queued behind the writer, not computed yet
+        assert c._buf is not None
+        gate.set()
+        assert (b.asnumpy() == onp.arange(4.0) + 1).all()
+
+
+def test_small_in_place_op_waits_for_a_pending_reader() -> None:
+    """Write after read: an in-place update of an array that a queued task still reads must
+    not run before that task."""
+    with engine.engine_scope("ThreadedEngine"):
+        a = np.array(onp.arange(4.0))
+        a.wait_to_read()
+        seen: list[onp.ndarray] = []
+        gate = threading.Event()
+
+        def read_later() -> None:
+            gate.wait(10.0)
+            seen.append(a._buf.copy())
+
+        engine.push(read_later, (a._var,), (), mx.cpu(0), "reader")
+        a += 100  # must queue behind the reader
+        gate.set()
+        mx.waitall()
+        assert (seen[0] == onp.arange(4.0)).all()
+        assert (a.asnumpy() == onp.arange(4.0) + 100).all()
+
+
+def test_inline_untouched_off_queues_every_op() -> None:
+    with engine.engine_scope("ThreadedEngine"):
+        a = np.array(onp.arange(3.0))
+        a.wait_to_read()
+        gate = _hold()
+        ThreadedEngine.inline_untouched = False
+        try:
+            b = a + 1
+            assert b._buf is None  # queued behind the held task
+        finally:
+            ThreadedEngine.inline_untouched = True
+            gate.set()
+        assert (b.asnumpy() == onp.arange(3.0) + 1).all()

@@ -86,10 +86,13 @@ def _queued(engine: str) -> Iterator[None]:
         return
     ev = threading.Event()
     feng.push(lambda: ev.wait(_GATE_S), device=framework.cpu(), name="test-gate")
+    eng_cls = type(feng.get())
+    eng_cls.inline_untouched = False  # held queue: small ops queue too, even on ready inputs
     t0 = time.perf_counter()
     try:
         yield
     finally:
+        eng_cls.inline_untouched = True
         ev.set()
     waited = time.perf_counter() - t0
     assert waited < 0.8 * _GATE_S, (

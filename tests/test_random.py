@@ -82,9 +82,12 @@ def busy_worker(device: mx.Device | None = None) -> Iterator[None]:
     naive = engine.engine_type() == "NaiveEngine"
     with engine.engine_scope("ThreadedEngine") if naive else contextlib.nullcontext():
         engine.push(lambda: release.wait(10.0), (), (), device or mx.cpu(0), "hold")
+        cls = type(engine.get())
+        cls.inline_untouched = False  # every op queues, even one whose data is ready
         try:
             yield
         finally:
+            cls.inline_untouched = True
             release.set()
 
 

@@ -219,6 +219,25 @@ class _Worker:
                     cond.notify_all()
 
 
+def _untouched(reads: Sequence[Var], writes: Sequence[Var]) -> bool:
+    """No unfinished task writes a variable of ``reads`` or ``writes``, or reads one of
+    ``writes``. (A worker's ``done`` only grows: a stale value errs on the side of False.)"""
+    for v in reads:
+        w = v.writer
+        if w is not None and w[0].done < w[1]:
+            return False
+    for v in writes:
+        w = v.writer
+        if w is not None and w[0].done < w[1]:
+            return False
+        readers = v.readers
+        if readers:
+            for rw, rseq in readers.items():
+                if rw.done < rseq:
+                    return False
+    return True
+
+
 class Engine:
     """Common interface of both engines."""
 
@@ -304,6 +323,10 @@ class NaiveEngine(Engine):
 class ThreadedEngine(Engine):
     """One worker thread per device; tasks run asynchronously in dependency order."""
 
+    #: small ops whose data no unfinished task touches run inline even while other work is in
+    #: flight (False: only on an idle engine; tests set it to force ops through the queues)
+    inline_untouched = True
+
     def __init__(self, max_inflight: int | None = None) -> None:
         super().__init__()
         self.max_inflight = max_inflight or _config.max_inflight()
@@ -367,18 +390,27 @@ class ThreadedEngine(Engine):
                 v.writer = (worker, seq)
                 v.readers = None
 
-    def run_inline(self, fn: Callable[[], Any], writes: Iterable[Var], name: str) -> bool:
-        """Run ``fn`` now on this thread if nothing is in flight anywhere.
+    def run_inline(self, fn: Callable[[], Any], writes: Iterable[Var], name: str,
+                   reads: Sequence[Var] | None = None) -> bool:
+        """Run ``fn`` now on this thread when nothing it touches is in flight.
 
-        Returns False (and runs nothing) when work is queued; the caller then pushes. A failure is
-        kept on ``writes`` like a queued task's, so behaviour does not depend on the timing.
+        That is when the engine is idle, or, given ``reads`` (the variables ``fn`` reads;
+        ``writes`` are those it writes), when no queued or running task writes a variable in
+        ``reads`` or ``writes`` or still reads one in ``writes``: ``fn`` then cannot observe or
+        disturb any task, and running it ahead of unrelated queued work keeps every dependency.
+        Returns False (and runs nothing) otherwise; the caller then pushes. A failure is kept on
+        ``writes`` like a queued task's, so behaviour does not depend on the timing.
         """
+        writes = writes if isinstance(writes, (list, tuple)) else list(writes)
         lock = self.lock
         lock.acquire()  # (acquire/release: cheaper than ``with`` on this per-op path)
         try:
             for w in self.worker_list:
                 if w.pushed != w.done:
-                    return False
+                    if reads is None or not self.inline_untouched or \
+                            not _untouched(reads, writes):
+                        return False
+                    break
             self.gen += 1  # odd while ``fn`` may write its outputs: see __init__
             try:
                 fn()

@@ -205,8 +205,9 @@ def execute(name: str, fn: Callable[[], Any], inputs: Sequence[BaseArray],
             inline: bool | None = None) -> None:
     """Run ``fn`` (which reads ``inputs`` and fills ``outputs``/writes ``mutated``) on the engine.
 
-    Small ops run on the caller's thread when nothing is in flight (``inline``); the rest are
-    pushed to the device's queue and this returns at once.
+    Small ops run on the caller's thread (``inline``) when nothing they read or write is in
+    flight (queued work they do not touch does not hold them back); the rest are pushed to the
+    device's queue and this returns at once.
     """
     engine = _eng._engine
     reads = [x._var for x in inputs]
@@ -231,7 +232,7 @@ def execute(name: str, fn: Callable[[], Any], inputs: Sequence[BaseArray],
                 if v.err is not None:
                     inline = False
                     break
-    if inline and engine.run_inline(fn, writes, name):  # type: ignore[attr-defined]
+    if inline and engine.run_inline(fn, writes, name, reads):  # type: ignore[attr-defined]
         return
     device = outputs[0]._device if outputs else (mutated[0]._device if mutated else
                                                   current_device())

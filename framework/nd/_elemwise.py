@@ -361,12 +361,17 @@ def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
     engine = _eng._engine
     if (not engine.naive and math.prod(shape) <= _INLINE and x._var.err is None
             and (mode or y._var.err is None)):
-        # fast path: compute on this thread when nothing is queued anywhere
+        # fast path: compute on this thread when nothing is queued anywhere, or when no
+        # unfinished task writes an input (the output is fresh: nothing else can touch it)
         with engine.lock:  # type: ignore[attr-defined]
             for w in engine.worker_list:  # type: ignore[attr-defined]
                 if w.pushed != w.done:
+                    now = engine.inline_untouched and _eng._untouched(  # type: ignore[attr-defined]
+                        [i._var for i in inputs], ())
                     break
             else:
+                now = True
+            if now:
                 try:
                     bx = _buf(x)
                     if mode == 0:
