@@ -160,14 +160,18 @@ def _dense_back(d: numpy.ndarray, h: numpy.ndarray, w: numpy.ndarray, pre: numpy
     return dh
 
 
-def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: Arrays) -> Model:
+def numpy_mlp_phases(x: numpy.ndarray, y: numpy.ndarray,
+                     params: Arrays) -> tuple[Callable[[], Any], ...]:
+    """The hand-written MLP step as its four phases, in order: forward, loss (with its
+    gradient), backward, update (``w -= lr * g``, in place on ``params``); they pass their
+    results to the next through shared state. The last returns the loss."""
     w1, b1, w2, b2, w3, b3 = params
     rows = numpy.arange(len(y))
     inv_n = numpy.float32(1 / len(y))
     lr = numpy.float32(LR)
-    last: list[Any] = [None]
+    st: dict[str, Any] = {}
 
-    def step() -> Any:
+    def forward() -> None:
         a1 = x @ w1.T
         a1 += b1
         h1 = numpy.maximum(a1, 0)
@@ -176,17 +180,40 @@ def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: Arrays) -> Model:
         h2 = numpy.maximum(a2, 0)
         z = h2 @ w3.T
         z += b3
-        loss, dz = _softmax_ce(z, y, rows, inv_n)
+        st.update(a1=a1, h1=h1, a2=a2, h2=h2, z=z)
+
+    def loss() -> None:
+        st["loss"], st["dz"] = _softmax_ce(st["z"], y, rows, inv_n)
+
+    def backward() -> None:
         g3: Arrays = []
-        d2 = _dense_back(dz, h2, w3, a2, g3)
+        d2 = _dense_back(st["dz"], st["h2"], w3, st["a2"], g3)
         g2: Arrays = []
-        d1 = _dense_back(d2, h1, w2, a1, g2)
+        d1 = _dense_back(d2, st["h1"], w2, st["a1"], g2)
         g1: Arrays = []
         _dense_back(d1, x, w1, None, g1)
-        for p, g in zip(params, g1 + g2 + g3):
+        st["grads"] = g1 + g2 + g3
+
+    def update() -> Any:
+        for p, g in zip(params, st.pop("grads")):
             p -= lr * g
-        last[0] = loss
-        return loss
+        out = st["loss"]
+        st.clear()
+        return out
+
+    return forward, loss, backward, update
+
+
+def numpy_mlp(x: numpy.ndarray, y: numpy.ndarray, params: Arrays) -> Model:
+    forward, loss, backward, update = numpy_mlp_phases(x, y, params)
+    last: list[Any] = [None]
+
+    def step() -> Any:
+        forward()
+        loss()
+        backward()
+        last[0] = update()
+        return last[0]
 
     return step, lambda: (float(last[0]), [p.copy() for p in params])
 
@@ -627,40 +654,16 @@ def _hybrid_mlp() -> tuple[Any, Any, Any, Any, Any]:
 
 def _numpy_phases(x: numpy.ndarray, y: numpy.ndarray, params: Arrays,
                   acc: dict[str, float]) -> Callable[[], None]:
-    """``numpy_mlp``'s step, timing its phases into ``acc`` (the same code, split)."""
-    w1, b1, w2, b2, w3, b3 = params
-    rows = numpy.arange(len(y))
-    inv_n = numpy.float32(1 / len(y))
-    lr = numpy.float32(LR)
+    """``numpy_mlp``'s step, timing its phases into ``acc``."""
+    phases = list(zip(("forward", "loss", "backward", "update"),
+                      numpy_mlp_phases(x, y, params)))
     clock = time.perf_counter
 
     def step() -> None:
-        t0 = clock()
-        a1 = x @ w1.T
-        a1 += b1
-        h1 = numpy.maximum(a1, 0)
-        a2 = h1 @ w2.T
-        a2 += b2
-        h2 = numpy.maximum(a2, 0)
-        z = h2 @ w3.T
-        z += b3
-        t1 = clock()
-        _loss, dz = _softmax_ce(z, y, rows, inv_n)
-        t2 = clock()
-        g3: Arrays = []
-        d2 = _dense_back(dz, h2, w3, a2, g3)
-        g2: Arrays = []
-        d1 = _dense_back(d2, h1, w2, a1, g2)
-        g1: Arrays = []
-        _dense_back(d1, x, w1, None, g1)
-        t3 = clock()
-        for p, g in zip(params, g1 + g2 + g3):
-            p -= lr * g
-        t4 = clock()
-        acc["forward"] += t1 - t0
-        acc["loss"] += t2 - t1
-        acc["backward"] += t3 - t2
-        acc["update"] += t4 - t3
+        for name, fn in phases:
+            t = clock()
+            fn()
+            acc[name] += clock() - t
 
     return step
 

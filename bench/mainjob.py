@@ -6,7 +6,7 @@ Run from the repository root (PyTorch lives in the bench venv)::
                                                        [--torch-threads N] [--no-torch]
 
 One iteration is one training epoch over the shipped MNIST mini subset (4,000 images, batch
-64, shuffled), exactly as the main job runs it: ``DataLoader`` over
+64, shuffled), by the main job's own ``train_mnist.train_epoch``: ``DataLoader`` over
 ``transform_first(ToTensor, Normalize)``, LeNet (``train_mnist.lenet``: 5x5 convolutions, the
 first padded, max pooling, three dense layers), softmax cross-entropy, Adam (lr 0.002), and the
 running loss and accuracy sums kept on the device. The progress bar and the test pass are left
@@ -29,8 +29,7 @@ import numpy
 from _common import Loop
 
 import framework
-from framework import autograd, gluon, init, npx
-from framework import np as fnp
+from framework import gluon, init, npx
 from framework.gluon.data.vision import transforms
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
@@ -61,16 +60,8 @@ def _framework_loop(hybridize: bool) -> Loop:
 
     def loop(n: int) -> Any:
         for _ in range(n):
-            loss_sum = fnp.zeros(())
-            correct = fnp.zeros(())
-            for data, label in loader:
-                with autograd.record():
-                    out = net(data)
-                    loss = loss_fn(out, label)
-                loss.backward()
-                trainer.step(data.shape[0])
-                loss_sum = loss_sum + loss.sum()
-                correct = correct + (out.argmax(axis=1) == label).sum()
+            loss_sum, _correct, _seen = train_mnist.train_epoch(net, loader, loss_fn, trainer,
+                                                                framework.cpu())
         npx.waitall()
         return loss_sum
 

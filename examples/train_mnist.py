@@ -23,6 +23,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy
 from tqdm import tqdm
@@ -76,6 +78,35 @@ def evaluate(net: nn.HybridSequential, loader: gluon.data.DataLoader, device: mx
         label = label.as_in_context(device)
         metric.update(label, net(data))
     return float(metric.get()[1])
+
+
+def train_epoch(net: nn.HybridSequential, batches: Iterable[Any], loss_fn: gluon.loss.Loss,
+                trainer: gluon.Trainer, device: mx.Device,
+                show: Callable[[np.ndarray, np.ndarray, int], None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """One pass over ``batches``; returns the summed loss and correct count (arrays on
+    ``device``) and the number of samples. The sums stay on the device: ``show`` (a progress
+    display) gets the previous step's, which the engine has already computed, so it never
+    makes Python wait for the current step."""
+    loss_sum = np.zeros((), device=device)
+    correct = np.zeros((), device=device)
+    seen = 0
+    shown: tuple[np.ndarray, np.ndarray, int] | None = None
+    for data, label in batches:
+        data = data.as_in_context(device)
+        label = label.as_in_context(device)
+        with autograd.record():
+            out = net(data)
+            loss = loss_fn(out, label)
+        loss.backward()
+        trainer.step(data.shape[0])
+        loss_sum = loss_sum + loss.sum()
+        correct = correct + (out.argmax(axis=1) == label).sum()
+        if shown is not None and show is not None:
+            show(*shown)
+        seen += data.shape[0]
+        shown = (loss_sum, correct, seen)
+    return loss_sum, correct, seen
 
 
 def save_plot(history: dict[str, list[float]], path: str) -> bool:
@@ -157,29 +188,16 @@ def main(argv: list[str] | None = None) -> float:
     test_acc = 0.0
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        # running sums stay on the device; the bar reads the previous step's, already computed
-        loss_sum = np.zeros((), device=device)
-        correct = np.zeros((), device=device)
-        seen = 0
-        shown: tuple[np.ndarray, np.ndarray, int] | None = None
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{args.epochs}", leave=False,
                    disable=args.quiet, file=sys.stdout, dynamic_ncols=True)
-        for data, label in bar:
-            data = data.as_in_context(device)
-            label = label.as_in_context(device)
-            with autograd.record():
-                out = net(data)
-                loss = loss_fn(out, label)
-            loss.backward()
-            trainer.step(data.shape[0])
-            loss_sum = loss_sum + loss.sum()
-            correct = correct + (out.argmax(axis=1) == label).sum()
-            if shown is not None and not args.quiet:
-                prev_loss, prev_correct, prev_seen = shown
-                bar.set_postfix(loss=f"{prev_loss.item() / prev_seen:.4f}",
-                                acc=f"{prev_correct.item() / prev_seen:.4f}", refresh=False)
-            seen += data.shape[0]
-            shown = (loss_sum, correct, seen)
+
+        def show(prev_loss: np.ndarray, prev_correct: np.ndarray, prev_seen: int,
+                 bar: Any = bar) -> None:
+            bar.set_postfix(loss=f"{prev_loss.item() / prev_seen:.4f}",
+                            acc=f"{prev_correct.item() / prev_seen:.4f}", refresh=False)
+
+        loss_sum, correct, seen = train_epoch(net, bar, loss_fn, trainer, device,
+                                              None if args.quiet else show)
         bar.close()
         history["loss"].append(loss_sum.item() / max(seen, 1))
         history["train_acc"].append(correct.item() / max(seen, 1))
