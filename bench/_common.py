@@ -10,6 +10,7 @@ ratios of the medians to a baseline and to a reference implementation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import datetime
 import gc
@@ -18,7 +19,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy
@@ -31,6 +32,7 @@ except ImportError:  # run from a checkout without the package installed
 
 __all__ = [
     "Loop", "time_loop", "calibrate", "summary", "use_engine", "run_workload", "short",
+    "ENGINES", "FRAMEWORK_IMPLS", "timed_tasks",
     "loadavg", "machine_info", "blas_threads", "set_blas_threads", "fmt", "markdown_table",
     "print_machine", "busy_warning", "apply_thread_flags",
 ]
@@ -101,6 +103,42 @@ def summary(samples: list[float], n: int, ops: int) -> dict[str, Any]:
         "min_us": min(samples), "max_us": max(samples), "q1_us": q[0], "q3_us": q[2],
         "samples_us": samples,
     }
+
+
+#: the framework's engines, and its implementation names in the training benches' tables
+ENGINES = ("ThreadedEngine", "NaiveEngine")
+FRAMEWORK_IMPLS = [f"framework {mode} {eng}" for eng in ENGINES
+                   for mode in ("imperative", "hybridized")]
+
+
+@contextlib.contextmanager
+def timed_tasks(record: Callable[[str, float], None],
+                skip: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Inside the block, every task pushed to the current engine (the NaiveEngine runs them at
+    the push: their time is their own) reports ``record(name, seconds)``; with ``skip``, a task
+    is not run at all while ``skip()`` is true (what the Python around the kernels costs)."""
+    cls = type(framework.engine._engine._engine)
+    orig = cls.push
+    clock = time.perf_counter
+
+    def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
+             name: str = "op") -> None:
+        def timed() -> None:
+            if skip is not None and skip():
+                return
+            t = clock()
+            try:
+                task()
+            finally:
+                record(name, clock() - t)
+
+        orig(self, timed, reads, writes, device, name)
+
+    cls.push = push  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cls.push = orig  # type: ignore[method-assign]
 
 
 def use_engine(impl: str) -> None:

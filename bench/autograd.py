@@ -59,6 +59,7 @@ from _common import (
     print_machine,
     run_workload,
     set_blas_threads,
+    timed_tasks,
     use_engine,
 )
 
@@ -493,27 +494,15 @@ def _task_time(step: Callable[[], Any], steps: int,
     """Under the NaiveEngine: (µs per call, µs of it inside engine tasks, tasks per call) for
     the fastest of ``samples`` runs of ``steps`` calls. Inside tasks is the NumPy kernels and
     storing their results; small ops the operator fast path computes are not tasks."""
-    eng = framework.engine._engine._engine
-    cls = type(eng)
-    orig = cls.push
     spent = [0.0, 0]
+
+    def record(_name: str, seconds: float) -> None:
+        spent[0] += seconds
+        spent[1] += 1
+
     clock = time.perf_counter
-
-    def push(self: Any, fn: Any, reads: Any = (), writes: Any = (), device: Any = None,
-             name: str = "op") -> None:
-        def timed() -> None:
-            t = clock()
-            try:
-                fn()
-            finally:
-                spent[0] += clock() - t
-                spent[1] += 1
-
-        orig(self, timed, reads, writes, device, name)
-
     best = (math.inf, 0.0, 0)
-    cls.push = push  # type: ignore[method-assign]
-    try:
+    with timed_tasks(record):
         for _ in range(samples):
             spent[:] = [0.0, 0]
             gc.collect()
@@ -523,8 +512,6 @@ def _task_time(step: Callable[[], Any], steps: int,
             wall = (clock() - t0) / steps * 1e6
             if wall < best[0]:
                 best = (wall, spent[0] / steps * 1e6, spent[1] // steps)
-    finally:
-        cls.push = orig  # type: ignore[method-assign]
     return best
 
 

@@ -65,6 +65,8 @@ from typing import Any
 
 import numpy
 from _common import (
+    ENGINES,
+    FRAMEWORK_IMPLS,
     Loop,
     add_thread_flags,
     apply_thread_flags,
@@ -76,6 +78,7 @@ from _common import (
     parse,
     print_machine,
     run_workload,
+    timed_tasks,
     use_engine,
 )
 from numpy.lib.stride_tricks import sliding_window_view
@@ -90,9 +93,6 @@ try:
 except Exception:  # optional comparison
     torch = None
 
-ENGINES = ("ThreadedEngine", "NaiveEngine")
-FRAMEWORK_IMPLS = [f"framework {mode} {eng}" for eng in ENGINES
-                   for mode in ("imperative", "hybridized")]
 IMPLS = ["NumPy", *FRAMEWORK_IMPLS, "PyTorch"]
 
 MLP, LENET, INFER = "MLP train (batch 128)", "LeNet train (batch 64)", "MLP infer (batch 1)"
@@ -608,32 +608,18 @@ def _grouped(stats: pstats.Stats, per: int) -> list[tuple[str, float]]:
 def _task_time(fn: Callable[[], Any], n: int) -> tuple[float, float, int]:
     """Under the NaiveEngine: µs per call in total, µs inside engine tasks (the NumPy kernels and
     result stores), and tasks per call."""
-    eng = framework.engine._engine._engine
-    cls = type(eng)
-    orig = cls.push
     spent = [0.0, 0]
+
+    def record(_name: str, seconds: float) -> None:
+        spent[0] += seconds
+        spent[1] += 1
+
     clock = time.perf_counter
-
-    def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
-             name: str = "op") -> None:
-        def timed() -> None:
-            t = clock()
-            try:
-                task()
-            finally:
-                spent[0] += clock() - t
-                spent[1] += 1
-
-        orig(self, timed, reads, writes, device, name)
-
-    cls.push = push  # type: ignore[method-assign]
-    try:
+    with timed_tasks(record):
         t0 = clock()
         for _ in range(n):
             fn()
         total = clock() - t0
-    finally:
-        cls.push = orig  # type: ignore[method-assign]
     return total / n * 1e6, spent[0] / n * 1e6, spent[1] // n
 
 
@@ -683,23 +669,10 @@ def phase_compare(steps: int) -> None:
     in_acc = dict.fromkeys(names, 0.0)
     clock = time.perf_counter
     phase = ["forward"]
-    eng = framework.engine._engine._engine
-    cls = type(eng)
-    orig = cls.push
     skip = [False]
 
-    def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
-             name: str = "op") -> None:
-        def timed() -> None:
-            if skip[0]:
-                return
-            t = clock()
-            try:
-                task()
-            finally:
-                in_acc[phase[0]] += clock() - t
-
-        orig(self, timed, reads, writes, device, name)
+    def record(_name: str, seconds: float) -> None:
+        in_acc[phase[0]] += seconds
 
     def fw_step() -> None:
         t0 = clock()
@@ -730,8 +703,7 @@ def phase_compare(steps: int) -> None:
         for k in names:
             acc[k] = 0.0
 
-    cls.push = push  # type: ignore[method-assign]
-    try:
+    with timed_tasks(record, skip=lambda: skip[0]):
         for _ in range(20):
             np_step()
             fw_step()
@@ -749,8 +721,6 @@ def phase_compare(steps: int) -> None:
             sample("python", fw_acc)
             for k in names:
                 in_acc[k] = 0.0
-    finally:
-        cls.push = orig  # type: ignore[method-assign]
     npx.waitall()
 
     def q(key: str, f: float) -> float:
@@ -813,30 +783,14 @@ def threaded_worker(steps: int) -> None:
 
     naive: dict[str, float] = {}
 
-    def naive_push(orig_push: Any) -> Callable[..., None]:
-        def push(self: Any, task: Any, reads: Any = (), writes: Any = (), device: Any = None,
-                 name: str = "op") -> None:
-            def timed() -> None:
-                t = clock()
-                try:
-                    task()
-                finally:
-                    naive[name] = naive.get(name, 0.0) + clock() - t
-
-            orig_push(self, timed, reads, writes, device, name)
-
-        return push
+    def record(name: str, seconds: float) -> None:
+        naive[name] = naive.get(name, 0.0) + seconds
 
     framework.engine.set_engine_type("NaiveEngine")
     step = _mlp_step()
-    cls = type(framework.engine._engine._engine)
-    orig_push = cls.push
-    cls.push = naive_push(orig_push)  # type: ignore[method-assign]
-    try:
+    with timed_tasks(record):
         for _ in range(steps):
             step()
-    finally:
-        cls.push = orig_push  # type: ignore[method-assign]
 
     framework.engine.set_engine_type("ThreadedEngine")
     step = _mlp_step()

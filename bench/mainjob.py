@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 import numpy
-from _common import Loop
+from _common import FRAMEWORK_IMPLS, Loop
 
 import framework
 from framework import gluon, init, npx
@@ -41,8 +41,7 @@ except Exception:  # optional comparison
     torch = None
 
 WORKLOAD = "main job epoch (MNIST mini)"
-IMPLS = ["framework imperative ThreadedEngine", "framework hybridized ThreadedEngine",
-         "framework imperative NaiveEngine", "framework hybridized NaiveEngine", "PyTorch"]
+IMPLS = [*FRAMEWORK_IMPLS, "PyTorch"]
 BATCH, LR = 64, 0.002
 MEAN, STD = 0.1307, 0.3081
 

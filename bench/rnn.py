@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy
 from _common import (
+    FRAMEWORK_IMPLS,
     Loop,
     add_thread_flags,
     apply_thread_flags,
@@ -59,9 +60,6 @@ try:
 except Exception:  # optional comparison
     torch = None
 
-ENGINES = ("ThreadedEngine", "NaiveEngine")
-FRAMEWORK_IMPLS = [f"framework {mode} {eng}" for eng in ENGINES
-                   for mode in ("imperative", "hybridized")]
 IMPLS = [*FRAMEWORK_IMPLS, "PyTorch"]
 LSTM_STEP = "LSTM train (T35 N32 H256)"
 WORKLOADS = (LSTM_STEP,)

@@ -390,6 +390,16 @@ class ThreadedEngine(Engine):
                 v.writer = (worker, seq)
                 v.readers = None
 
+    def may_run_now(self, reads: Sequence[Var] | None, writes: Sequence[Var]) -> bool:
+        """With ``lock`` held: may a task with these variables run on the caller's thread now?
+        Yes when nothing is in flight, or (``reads`` given, ``inline_untouched`` on) when no
+        unfinished task touches them (:func:`_untouched`)."""
+        for w in self.worker_list:
+            if w.pushed != w.done:
+                return reads is not None and self.inline_untouched and \
+                    _untouched(reads, writes)
+        return True
+
     def run_inline(self, fn: Callable[[], Any], writes: Iterable[Var], name: str,
                    reads: Sequence[Var] | None = None) -> bool:
         """Run ``fn`` now on this thread when nothing it touches is in flight.
@@ -405,12 +415,8 @@ class ThreadedEngine(Engine):
         lock = self.lock
         lock.acquire()  # (acquire/release: cheaper than ``with`` on this per-op path)
         try:
-            for w in self.worker_list:
-                if w.pushed != w.done:
-                    if reads is None or not self.inline_untouched or \
-                            not _untouched(reads, writes):
-                        return False
-                    break
+            if not self.may_run_now(reads, writes):
+                return False
             self.gen += 1  # odd while ``fn`` may write its outputs: see __init__
             try:
                 fn()

@@ -364,14 +364,8 @@ def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
         # fast path: compute on this thread when nothing is queued anywhere, or when no
         # unfinished task writes an input (the output is fresh: nothing else can touch it)
         with engine.lock:  # type: ignore[attr-defined]
-            for w in engine.worker_list:  # type: ignore[attr-defined]
-                if w.pushed != w.done:
-                    now = engine.inline_untouched and _eng._untouched(  # type: ignore[attr-defined]
-                        [i._var for i in inputs], ())
-                    break
-            else:
-                now = True
-            if now:
+            reads = (x._var, y._var) if mode == 0 else (x._var,)
+            if engine.may_run_now(reads, ()):  # type: ignore[attr-defined]
                 try:
                     bx = _buf(x)
                     if mode == 0:

@@ -96,67 +96,7 @@ def npx_reshape_shape(shape: Shape, newshape: Any, reverse: bool = False) -> Sha
     split an input dimension into d1*d2 (one of them may be -1). ``reverse=True`` applies the
     codes right to left.
     """
-    op = "npx.reshape"
-    codes = _codes(newshape, op)
-    shown = tuple(shape)
-    src = shown[::-1] if reverse else shown
-    seq = codes[::-1] if reverse else codes
-    out: list[int] = []
-    unknown: int | None = None
-    i = j = 0
-    n = len(src)
-
-    def need(k: int, code: int) -> None:
-        if i + k > n:
-            raise ShapeError(f"{op}: code {code} in newshape {codes} needs {k} more input "
-                             f"dimension(s), but input shape {shown} has none left")
-
-    while j < len(seq):
-        c = seq[j]
-        if c >= 0:
-            out.append(c)
-            i += 1
-        elif c == -1:
-            if unknown is not None:
-                raise ShapeError(f"{op}: newshape {codes} has more than one -1 (input shape "
-                                 f"{shown}); only one dimension can be inferred")
-            unknown = len(out)
-            out.append(-1)
-            i += 1
-        elif c == -2:
-            need(1, c)
-            out.append(src[i])
-            i += 1
-        elif c == -3:
-            need(1, c)
-            if src[i] != 1:
-                raise ShapeError(f"{op}: code -3 in newshape {codes} skips only input "
-                                 f"dimensions of size 1, but dimension {i} of input shape "
-                                 f"{shown} is {src[i]}")
-            i += 1
-        elif c == -4:
-            out.extend(src[i:])
-            i = n
-        elif c == -5:
-            need(2, c)
-            out.append(src[i] * src[i + 1])
-            i += 2
-        elif c == -6:
-            need(1, c)
-            if j + 2 >= len(seq):
-                raise ShapeError(f"{op}: code -6 in newshape {codes} must be followed by the "
-                                 f"two dimensions to split into (input shape {shown})")
-            d1, d2 = seq[j + 1], seq[j + 2]
-            d1, d2 = _split_dims(src[i], d1, d2, shown, codes, c, op)
-            out.extend((d1, d2))
-            i += 1
-            j += 2
-        else:
-            raise ShapeError(f"{op}: invalid code {c} in newshape {codes} for input shape "
-                             f"{shown}; codes must be >= -6")
-        j += 1
-    res = _resolve_unknown(out, unknown, src, shown, codes, op, reverse)
-    return res[::-1] if reverse else res
+    return _apply_codes(shape, newshape, reverse, "npx.reshape", "newshape", _NPX_CODES)
 
 
 def legacy_reshape_shape(shape: Shape, newshape: Any, reverse: bool = False) -> Shape:
@@ -166,7 +106,22 @@ def legacy_reshape_shape(shape: Shape, newshape: Any, reverse: bool = False) -> 
     dimensions; ``-3`` merge two consecutive input dimensions; ``-4, d1, d2`` split an input
     dimension into d1*d2 (one may be -1). ``reverse=True`` applies the codes right to left.
     """
-    op = "reshape"
+    return _apply_codes(shape, newshape, reverse, "reshape", "shape", _LEGACY_CODES)
+
+
+#: what each special code does, for the two code sets (a code above ``literal_min - 1`` is a
+#: literal size): npx 2.0 codes and MXNet 1.x ``Reshape`` codes
+_NPX_CODES = {"literal_min": 0, -1: "infer", -2: "copy", -3: "drop1", -4: "rest", -5: "merge",
+              -6: "split"}
+_LEGACY_CODES = {"literal_min": 1, 0: "copy", -1: "infer", -2: "rest", -3: "merge",
+                 -4: "split"}
+
+
+def _apply_codes(shape: Shape, newshape: Any, reverse: bool, op: str, arg: str,
+                 table: dict[Any, Any]) -> Shape:
+    """The output shape of a reshape by special codes (``table``: their actions), consuming
+    the input dimensions left to right (right to left with ``reverse``); errors name the codes
+    as the caller wrote them."""
     codes = _codes(newshape, op)
     shown = tuple(shape)
     src = shown[::-1] if reverse else shown
@@ -175,47 +130,57 @@ def legacy_reshape_shape(shape: Shape, newshape: Any, reverse: bool = False) -> 
     unknown: int | None = None
     i = j = 0
     n = len(src)
+    literal_min = table["literal_min"]
+    lowest = min(k for k in table if isinstance(k, int))
 
     def need(k: int, code: int) -> None:
         if i + k > n:
-            raise ShapeError(f"{op}: code {code} in shape {codes} needs {k} more input "
+            raise ShapeError(f"{op}: code {code} in {arg} {codes} needs {k} more input "
                              f"dimension(s), but input shape {shown} has none left")
 
     while j < len(seq):
         c = seq[j]
-        if c > 0:
+        action = "literal" if c >= literal_min else table.get(c)
+        if action == "literal":
             out.append(c)
             i += 1
-        elif c == 0:
-            need(1, c)
-            out.append(src[i])
-            i += 1
-        elif c == -1:
+        elif action == "infer":
             if unknown is not None:
-                raise ShapeError(f"{op}: shape {codes} has more than one -1 (input shape "
+                raise ShapeError(f"{op}: {arg} {codes} has more than one -1 (input shape "
                                  f"{shown}); only one dimension can be inferred")
             unknown = len(out)
             out.append(-1)
             i += 1
-        elif c == -2:
+        elif action == "copy":
+            need(1, c)
+            out.append(src[i])
+            i += 1
+        elif action == "drop1":
+            need(1, c)
+            if src[i] != 1:
+                raise ShapeError(f"{op}: code {c} in {arg} {codes} skips only input "
+                                 f"dimensions of size 1, but dimension {i} of input shape "
+                                 f"{shown} is {src[i]}")
+            i += 1
+        elif action == "rest":
             out.extend(src[i:])
             i = n
-        elif c == -3:
+        elif action == "merge":
             need(2, c)
             out.append(src[i] * src[i + 1])
             i += 2
-        elif c == -4:
+        elif action == "split":
             need(1, c)
             if j + 2 >= len(seq):
-                raise ShapeError(f"{op}: code -4 in shape {codes} must be followed by the two "
-                                 f"dimensions to split into (input shape {shown})")
+                raise ShapeError(f"{op}: code {c} in {arg} {codes} must be followed by the "
+                                 f"two dimensions to split into (input shape {shown})")
             d1, d2 = _split_dims(src[i], seq[j + 1], seq[j + 2], shown, codes, c, op)
             out.extend((d1, d2))
             i += 1
             j += 2
         else:
-            raise ShapeError(f"{op}: invalid code {c} in shape {codes} for input shape {shown}; "
-                             "codes must be >= -4")
+            raise ShapeError(f"{op}: invalid code {c} in {arg} {codes} for input shape "
+                             f"{shown}; codes must be >= {lowest}")
         j += 1
     res = _resolve_unknown(out, unknown, src, shown, codes, op, reverse)
     return res[::-1] if reverse else res
