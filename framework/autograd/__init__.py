@@ -210,10 +210,15 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
                 if x._node is None:
                     leaves[id(x)] = x
         if not retain_graph:
+            # drop everything the graph held, the op too: an op such as a hybridized graph's
+            # keeps the call's arrays, whose ``_node`` points back at this node; left to the
+            # cycle collector, those buffers outlive the step and the allocator keeps asking
+            # the system for fresh pages
             for node in order:
                 node.freed = True
                 node.inputs = ()
                 node.outputs = ()
+                node.op = None
     return grads, leaves
 
 

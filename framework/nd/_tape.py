@@ -116,6 +116,8 @@ class Node:
         self.freed = False
 
     def __repr__(self) -> str:
+        if self.op is None:
+            return "<Node (freed)>"
         return f"<Node {getattr(self.op, 'name', type(self.op).__name__)}>"
 
 
