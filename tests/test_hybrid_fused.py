@@ -581,6 +581,39 @@ def test_mlp_backward_program_has_no_identity_reshape_and_one_relu_step():
     names = _op_names(back)
     assert "reshape" not in names and "greater" not in names and "multiply" not in names
     assert names.count("relu_grad") == 2 and names.count("dot") == 5
+    # both relu gradients write into the dead product of the layer above (the gradients above
+    # are bit-identical to the imperative ones with it); the recorded program never does
+    from framework.gluon._hybrid import _OP
+
+    def swapped(prog):
+        return [st[4].name for st in prog if st[0] == _OP and st[1] != st[4].forward]
+
+    assert swapped(back.fused.run_prog_nograd) == ["relu_grad", "relu_grad"]
+    (fwd,) = _graphs(net)
+    assert swapped(fwd.fused.run_prog) == swapped(back.fused.run_prog) == []
+
+
+def test_in_place_steps_never_overwrite_a_live_or_returned_buffer():
+    from framework.gluon._hybrid import _OP, _VIEW, _in_place
+    from framework.nd._misc import Dot
+    from framework.nd._nn import _RELU_GRAD
+
+    dot = Dot()
+
+    def step(kind, op, ins, outs):
+        return (kind, getattr(op, "forward", None), ins, outs, op, True, [])
+
+    base = [step(_OP, dot, [0, 1], [2]), step(_OP, _RELU_GRAD, [2, 3], [4])]
+    assert _in_place(base, {4})[1][1] == _RELU_GRAD.forward_inplace
+    assert _in_place(base, {2, 4})[1][1] == _RELU_GRAD.forward  # slot 2 is returned
+    later = base + [step(_OP, dot, [2, 1], [5])]
+    assert _in_place(later, {4, 5})[1][1] == _RELU_GRAD.forward  # read again later
+    viewed = [base[0], step(_VIEW, None, [2], [6]), base[1]]
+    assert _in_place(viewed, {4, 6})[2][1] == _RELU_GRAD.forward  # a view shares it
+    not_fresh = [step(_OP, _RELU_GRAD, [0, 1], [2]), base[1]]
+    assert _in_place(not_fresh, {4})[1][1] == _RELU_GRAD.forward  # producer not fresh
+    outside = [step(_OP, _RELU_GRAD, [7, 3], [4])]
+    assert _in_place(outside, {4})[0][1] == _RELU_GRAD.forward  # an input of the call
 
 
 class _IdentityViews(HybridBlock):

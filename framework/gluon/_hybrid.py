@@ -325,9 +325,9 @@ class _Fused:
     previous call's buffer any more (checked by reference count, which counts framework arrays,
     their views, NumPy views, and engine tasks that still hold the array)."""
 
-    __slots__ = ("prog", "run_prog", "alias", "exposed", "specs", "cls", "device", "xp",
-                 "param_specs", "inline", "name", "owner", "pool", "pooled", "n_slots",
-                 "backward")
+    __slots__ = ("prog", "run_prog", "run_prog_nograd", "alias", "exposed", "specs", "cls",
+                 "device", "xp", "param_specs", "inline", "name", "owner", "pool", "pooled",
+                 "n_slots", "backward")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
@@ -384,6 +384,7 @@ class _Fused:
         self = cls.__new__(cls)
         self.prog = prog
         self.run_prog = run_prog
+        self.run_prog_nograd = _in_place(run_prog, outs_set)
         self.alias = alias
         self.specs = specs
         self.exposed = list(graph.out_slots)
@@ -442,7 +443,9 @@ class _Fused:
             made[s] = a
         alias = self.alias
         fill = [(alias.get(s, s), a) for s, a in made.items()] if alias else list(made.items())
-        prog, xp, owner, n = self.run_prog, self.xp, self.owner, self.n_slots
+        # (not recording: the intermediates are not kept, so a dead buffer may be overwritten)
+        prog = self.run_prog if grad else self.run_prog_nograd
+        xp, owner, n = self.xp, self.owner, self.n_slots
         ndarray_t = xp.ndarray
         into = self._buffers() if self.pool is not None else None
 
@@ -510,6 +513,35 @@ class _Fused:
                 shape, dt = self.specs[s]
                 out[s] = pool[s] = xp.empty(shape, dt)
         return out
+
+
+def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
+    """``run_prog`` with the steps that can write their result into a dead input doing so:
+    an op with ``forward_inplace`` whose first input is the fresh result (an op with
+    ``fresh_output``: never an input's buffer or a view of one) of an earlier step of this
+    program, is not returned, is not the base of a view, and is read by no later step. For
+    programs run while autograd does not record, when only the returned arrays are kept. The
+    in-place kernel is the same ufunc with ``out=``, so the values are the same bit for bit."""
+    fresh: set[int] = set()
+    viewed: set[int] = set()
+    last: dict[int, int] = {}
+    for k, (kind, _kern, in_ids, out_ids, op, single, _sp) in enumerate(run_prog):
+        for i in in_ids:
+            last[i] = k
+        if kind == _VIEW:
+            viewed.update(in_ids)
+        elif single and getattr(op, "fresh_output", False):
+            fresh.update(out_ids)
+    out = list(run_prog)
+    for k, (kind, _kern, in_ids, out_ids, op, single, ospecs) in enumerate(run_prog):
+        inplace = getattr(op, "forward_inplace", None)
+        if kind != _OP or inplace is None or not single or not in_ids:
+            continue
+        s = in_ids[0]
+        if s in fresh and s not in viewed and s not in exposed and last[s] == k \
+                and in_ids.count(s) == 1:
+            out[k] = (kind, inplace, in_ids, out_ids, op, single, ospecs)
+    return out
 
 
 def _fill(fill: list[tuple[int, Any]], bufs: list[Any]) -> None:

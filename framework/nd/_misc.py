@@ -28,6 +28,9 @@ Specs = list[tuple[tuple[int, ...], numpy.dtype]]
 class Dot(Op):
     """``numpy.dot`` semantics: scalars, vectors, matrices and N-d by M-d."""
 
+    #: the result is always a new array (a fused program may overwrite it once it is dead)
+    fresh_output = True
+
     def infer(self, a: BaseArray, b: BaseArray) -> Specs:
         sa, sb = a._shape, b._shape
         dt = _dt.binary_result(a._dtype, b._dtype)

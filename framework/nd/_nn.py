@@ -155,6 +155,10 @@ class _ReluGrad(Op):
     def forward(self, xp: Any, g: Any, x: Any) -> Any:
         return xp.multiply(g, xp.greater(x, x.dtype.type(0)))
 
+    def forward_inplace(self, xp: Any, g: Any, x: Any) -> Any:
+        """``forward`` written into ``g`` (a fused program's dead incoming gradient)."""
+        return xp.multiply(g, xp.greater(x, x.dtype.type(0)), out=g)
+
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (g, x), (og,) = inputs, out_grads
         if og._dtype != g._dtype or og._shape != g._shape:
