@@ -42,33 +42,12 @@ Loop = Callable[[int], Any]
 
 # -- the allocator ------------------------------------------------------------------------------
 
-#: glibc ``mallopt`` parameters, and the values the benches set (see :func:`keep_freed_memory`)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_TRIM_BYTES, _MMAP_BYTES = 256 << 20, 32 << 20
-
-
-def keep_freed_memory() -> str:
-    """Tell glibc's malloc to keep freed memory for reuse: no trimming of the heap's top below
-    256 MB, and ``mmap`` only for blocks of 32 MB or more. Without it, a loop that allocates
-    and frees the same few 100 KB-1 MB arrays every iteration (hand-written NumPy, exactly)
-    gives the pages back to the kernel at every free and takes a page fault per 4 KB at the
-    next allocation: ~420 faults and +35-80% time per MLP step on this VM. Every implementation
-    in a bench process runs under the same setting (the ``malloc`` entry of the machine info),
-    so that each one is timed at its best. Returns what was done."""
-    if os.environ.get("BENCH_MALLOC", "keep") == "default":
-        return "glibc defaults (BENCH_MALLOC=default)"
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return "default (no mallopt: not glibc)"
-    ok = mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES) == 1 and \
-        mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES) == 1
-    return ("keep freed memory (M_TRIM_THRESHOLD 256 MB, M_MMAP_THRESHOLD 32 MB)" if ok
-            else "default (mallopt refused)")
-
-
-MALLOC = keep_freed_memory()
+#: the host memory policy ``framework`` applied at import (``framework.engine._memory``): glibc
+#: keeps freed memory for reuse. It holds for every implementation in a bench process, the
+#: hand-written NumPy and PyTorch included, so that each is timed at its best: with glibc's
+#: defaults the NumPy MLP step took ~420 page faults and 35-80% longer.
+#: ``FRAMEWORK_KEEP_FREED_MEMORY=0`` measures everything under glibc's defaults instead.
+MALLOC = framework.engine._memory.STATUS
 
 
 # -- timing ---------------------------------------------------------------------------------------

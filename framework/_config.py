@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["getenv", "engine_type", "max_inflight", "inline_size", "home_dir", "offline"]
+__all__ = ["getenv", "engine_type", "max_inflight", "inline_size", "home_dir", "offline",
+           "keep_freed_memory"]
 
 
 def getenv(name: str, default: str | None = None) -> str | None:
@@ -45,3 +46,9 @@ def home_dir() -> str:
 def offline() -> bool:
     """Whether ``FRAMEWORK_OFFLINE`` (or ``MXNET_OFFLINE``) forbids every download."""
     return (getenv("OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def keep_freed_memory() -> bool:
+    """Whether ``framework`` tells glibc's malloc to keep freed memory for reuse
+    (``FRAMEWORK_KEEP_FREED_MEMORY``, default on; see ``framework.engine._memory``)."""
+    return (getenv("KEEP_FREED_MEMORY") or "1").strip().lower() not in ("0", "false", "no", "off")

@@ -1104,3 +1104,42 @@ def test_inline_untouched_off_queues_every_op() -> None:
             ThreadedEngine.inline_untouched = True
             gate.set()
         assert (b.asnumpy() == onp.arange(3.0) + 1).all()
+
+
+# -- the host memory policy -----------------------------------------------------------------------
+
+_FAULTS = """
+import resource, numpy
+import framework
+from framework.engine import _memory
+a = numpy.ones((256, 512), numpy.float32)
+for _ in range(5):  # warm up: the heap reaches its working size
+    b = a * 2.0; c = b + 1.0; del b, c
+r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(50):  # two 512 KB temporaries made and freed per iteration
+    b = a * 2.0; c = b + 1.0; del b, c
+print(_memory.STATUS)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0) / 50)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc policy")
+def test_freed_memory_is_kept_for_reuse_unless_switched_off():
+    """The oracle is the kernel's page-fault count: with the policy, arrays freed and made again
+    reuse resident pages (no faults); with glibc's defaults (FRAMEWORK_KEEP_FREED_MEMORY=0) the
+    heap's top is given back at each free and faulted in again (a fault per 4 KB page)."""
+    import subprocess
+
+    def run(value):
+        env = {**os.environ, "FRAMEWORK_KEEP_FREED_MEMORY": value}
+        out = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+        return out[0], float(out[1])
+
+    status, kept = run("1")
+    if "glibc" not in status:
+        pytest.skip(f"not glibc: {status}")
+    off_status, default = run("0")
+    assert "FRAMEWORK_KEEP_FREED_MEMORY=0" in off_status
+    assert kept < 5, (status, kept)
+    assert default > 100, (off_status, default)  # 2 x 512 KB = 256 pages, most of them faulted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from . import _memory  # noqa: F401  (the host memory policy, applied at import)
 from ._engine import (
     AsyncError,
     Engine,
