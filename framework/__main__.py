@@ -86,6 +86,7 @@ def info() -> dict[str, Any]:
         "mpi": _mpi_line(),
         "matplotlib": _version("matplotlib"),
         "engine": engine.engine_type(),
+        "host memory": engine._memory.STATUS,
         "cpu cores": str(os.cpu_count()),
         "cache (FRAMEWORK_HOME)": _config.home_dir(),
     }
