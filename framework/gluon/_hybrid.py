@@ -384,7 +384,7 @@ class _Fused:
         self = cls.__new__(cls)
         self.prog = prog
         self.run_prog = run_prog
-        self.run_prog_nograd = _in_place(run_prog, outs_set)
+        self.run_prog_nograd = _in_place(run_prog, {alias.get(s, s) for s in outs_set})
         self.alias = alias
         self.specs = specs
         self.exposed = list(graph.out_slots)

@@ -106,8 +106,9 @@ class Reduce(Op):
                 and x.dtype == self.out_dtype and x.dtype.kind == "f" and x.dtype.itemsize >= 4 \
                 and x.flags.c_contiguous and len(self.axes) < x.ndim:
             # a sum over the leading axes of a C-contiguous array (a bias gradient) as one
-            # matrix-vector product: 2-3x faster than the ufunc reduction, which adds the rows
-            # one at a time in the same order and precision
+            # matrix-vector product: 1.2x faster on (128, 256), 1.7x on (64, 6, 24, 24). The
+            # ufunc also adds whole rows one at a time, so the error is the same or lower
+            # (measured against float64). One difference: a column of only -0.0 sums to +0.0
             lead = len(self.axes)
             rest = x.shape[lead:]
             n = math.prod(x.shape[:lead])
