@@ -32,7 +32,7 @@ except ImportError:  # run from a checkout without the package installed
 
 __all__ = [
     "Loop", "time_loop", "calibrate", "summary", "use_engine", "run_workload", "short",
-    "ENGINES", "FRAMEWORK_IMPLS", "timed_tasks",
+    "ENGINES", "FRAMEWORK_IMPLS", "timed_tasks", "step_loop", "check_steps",
     "loadavg", "machine_info", "blas_threads", "set_blas_threads", "fmt", "markdown_table",
     "print_machine", "busy_warning", "apply_thread_flags",
 ]
@@ -113,6 +113,62 @@ def summary(samples: list[float], n: int, ops: int) -> dict[str, Any]:
         "min_us": min(samples), "max_us": max(samples), "q1_us": q[0], "q3_us": q[2],
         "samples_us": samples,
     }
+
+
+def step_loop(step: Callable[[], Any], impl: str) -> Loop:
+    """``loop(n)``: ``n`` calls of ``step``; a framework implementation's loop ends with
+    ``npx.waitall()``, so that its asynchronous work is counted in full."""
+    if not impl.startswith("framework"):
+        def loop(n: int) -> Any:
+            for _ in range(n):
+                step()
+
+        return loop
+    waitall = framework.npx.waitall
+
+    def framework_loop(n: int) -> Any:
+        for _ in range(n):
+            step()
+        waitall()
+
+    return framework_loop
+
+
+def check_steps(impls: Sequence[str],
+                build: Callable[[str], tuple[Callable[[], Any], Callable[[], Any]]],
+                steps: int = 2, what: str = "loss", tol: float = 1e-4) -> dict[str, Any]:
+    """``steps`` steps of each implementation from the same start, compared with the first
+    implementation that runs. ``build(impl)`` returns ``(step, read)``; ``read()`` returns
+    ``(loss or output, weights)``. The differences are the largest ones relative to the
+    reference's largest magnitude; one above ``tol`` is reported as the implementation's error."""
+    out: dict[str, Any] = {}
+    ref: tuple[str, Any, Any] | None = None
+
+    def rel(a: Any, b: Any) -> float:
+        a, b = numpy.asarray(a, numpy.float64), numpy.asarray(b, numpy.float64)
+        return float(numpy.max(numpy.abs(a - b)) / (numpy.max(numpy.abs(b)) or 1.0))
+
+    for impl in impls:
+        try:
+            use_engine(impl)
+            step, read = build(impl)
+            for _ in range(steps):
+                step()
+            if impl.startswith("framework"):
+                framework.npx.waitall()
+            loss, ws = read()
+        except Exception as exc:
+            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if ref is None:
+            ref = (impl, loss, ws)
+        d_loss = rel(loss, ref[1])
+        d_w = max(rel(w, r) for w, r in zip(ws, ref[2], strict=True))
+        out[impl] = {"loss": loss, "loss_rel_diff": d_loss, "weights_rel_diff": d_w}
+        if d_loss > tol or d_w > tol:
+            out[impl]["error"] = (f"disagrees with {ref[0]}: rel. diff of the {what} "
+                                  f"{d_loss:.2g}, of the weights {d_w:.2g}")
+    return out
 
 
 #: the framework's engines, and its implementation names in the training benches' tables

@@ -51,6 +51,7 @@ from _common import (
     Loop,
     add_thread_flags,
     busy_warning,
+    check_steps,
     loadavg,
     machine_info,
     make_parser,
@@ -59,6 +60,7 @@ from _common import (
     print_machine,
     run_workload,
     set_blas_threads,
+    step_loop,
     timed_tasks,
     use_engine,
 )
@@ -295,47 +297,12 @@ def build_mlp(impl: str) -> Model:
 
 
 def _mlp_loop(impl: str) -> Loop:
-    step = build_mlp(impl)[0]
-    if not impl.startswith("framework"):
-        def loop(n: int) -> Any:
-            for _ in range(n):
-                step()
-
-        return loop
-    waitall = npx.waitall
-
-    def framework_loop(n: int) -> Any:
-        for _ in range(n):
-            step()
-        waitall()
-
-    return framework_loop
+    return step_loop(build_mlp(impl)[0], impl)
 
 
 def check_mlp(impls: list[str]) -> dict[str, Any]:
     """Two steps of each implementation from the same start; loss and weights against NumPy's."""
-    out: dict[str, Any] = {}
-    ref: tuple[float, list[numpy.ndarray]] | None = None
-    for impl in impls:
-        try:
-            use_engine(impl)
-            step, read = build_mlp(impl)
-            step()
-            step()
-            loss, ws = read()
-        except Exception as exc:
-            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
-            continue
-        if ref is None:
-            ref = (loss, ws)
-        diff = max(float(numpy.max(numpy.abs(w - r)) / (numpy.max(numpy.abs(r)) or 1.0))
-                   for w, r in zip(ws, ref[1]))
-        out[impl] = {"loss": loss, "loss_rel_diff": abs(loss - ref[0]) / abs(ref[0]),
-                     "weights_rel_diff": diff}
-        if out[impl]["loss_rel_diff"] > 1e-4 or diff > 1e-4:
-            out[impl]["error"] = (f"disagrees with NumPy: loss {loss} vs {ref[0]}, weights "
-                                  f"rel. diff {diff:.2g}")
-    return out
+    return check_steps(impls, build_mlp)
 
 
 # -- the run --------------------------------------------------------------------------------------

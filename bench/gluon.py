@@ -71,6 +71,7 @@ from _common import (
     add_thread_flags,
     apply_thread_flags,
     busy_warning,
+    check_steps,
     loadavg,
     machine_info,
     make_parser,
@@ -78,8 +79,8 @@ from _common import (
     parse,
     print_machine,
     run_workload,
+    step_loop,
     timed_tasks,
-    use_engine,
 )
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -457,60 +458,16 @@ def build(workload: str, impl: str) -> Model:
 
 
 def make_loop(workload: str, impl: str) -> Loop:
-    step = build(workload, impl)[0]
-    if not impl.startswith("framework"):
-        def loop(n: int) -> Any:
-            for _ in range(n):
-                step()
-
-        return loop
-    waitall = npx.waitall
-
-    def framework_loop(n: int) -> Any:
-        for _ in range(n):
-            step()
-        waitall()
-
-    return framework_loop
+    return step_loop(build(workload, impl)[0], impl)
 
 
 def check(workload: str, impls: list[str]) -> dict[str, Any]:
     """Two steps (one inference) of each implementation from the same start, compared with
-    NumPy's: loss (output) and every weight, as the largest difference relative to NumPy's
-    largest magnitude."""
-    out: dict[str, Any] = {}
-    ref: tuple[Any, Arrays] | None = None
-    tol = 1e-4
-    for impl in impls:
-        try:
-            use_engine(impl)
-            step, read = build(workload, impl)
-            for _ in range(1 if workload == INFER else 2):
-                step()
-            if impl.startswith("framework"):
-                npx.waitall()
-            loss, ws = read()
-        except Exception as exc:
-            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
-            continue
-        if ref is None:
-            ref = (loss, ws)
+    NumPy's (the first): loss (output) and every weight."""
+    return check_steps(impls, lambda impl: build(workload, impl),
+                       steps=1 if workload == INFER else 2,
+                       what="output" if workload == INFER else "loss")
 
-        def rel(a: Any, b: Any) -> float:
-            a, b = numpy.asarray(a, numpy.float64), numpy.asarray(b, numpy.float64)
-            return float(numpy.max(numpy.abs(a - b)) / (numpy.max(numpy.abs(b)) or 1.0))
-
-        d_loss = rel(loss, ref[0])
-        d_w = max(rel(w, r) for w, r in zip(ws, ref[1], strict=True))
-        out[impl] = {"loss_rel_diff": d_loss, "weights_rel_diff": d_w}
-        if d_loss > tol or d_w > tol:
-            out[impl]["error"] = (f"disagrees with NumPy: rel. diff of the "
-                                  f"{'output' if workload == INFER else 'loss'} {d_loss:.2g}, "
-                                  f"of the weights {d_w:.2g}")
-    return out
-
-
-# -- the run --------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     p = make_parser(__doc__, 150.0, list(WORKLOADS))

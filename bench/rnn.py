@@ -40,6 +40,7 @@ from _common import (
     add_thread_flags,
     apply_thread_flags,
     busy_warning,
+    check_steps,
     loadavg,
     machine_info,
     make_parser,
@@ -47,11 +48,11 @@ from _common import (
     parse,
     print_machine,
     run_workload,
-    use_engine,
+    step_loop,
 )
 
 import framework
-from framework import autograd, gluon, npx
+from framework import autograd, gluon
 from framework import np as fnp
 from framework.gluon import rnn
 
@@ -142,54 +143,12 @@ def build(impl: str) -> Model:
 
 
 def make_loop(impl: str) -> Loop:
-    step = build(impl)[0]
-    if not impl.startswith("framework"):
-        def loop(n: int) -> Any:
-            for _ in range(n):
-                step()
-
-        return loop
-    waitall = npx.waitall
-
-    def framework_loop(n: int) -> Any:
-        for _ in range(n):
-            step()
-        waitall()
-
-    return framework_loop
+    return step_loop(build(impl)[0], impl)
 
 
 def check(impls: list[str]) -> dict[str, Any]:
     """Two steps of each implementation from the same start, compared with the first one's."""
-    out: dict[str, Any] = {}
-    ref: tuple[Any, Arrays] | None = None
-    tol = 1e-4
-    for impl in impls:
-        try:
-            use_engine(impl)
-            step, read = build(impl)
-            for _ in range(2):
-                step()
-            if impl.startswith("framework"):
-                npx.waitall()
-            loss, ws = read()
-        except Exception as exc:
-            out[impl] = {"error": f"{type(exc).__name__}: {exc}"}
-            continue
-        if ref is None:
-            ref = (loss, ws)
-
-        def rel(a: Any, b: Any) -> float:
-            a, b = numpy.asarray(a, numpy.float64), numpy.asarray(b, numpy.float64)
-            return float(numpy.max(numpy.abs(a - b)) / (numpy.max(numpy.abs(b)) or 1.0))
-
-        d_loss = rel(loss, ref[0])
-        d_w = max(rel(w, r) for w, r in zip(ws, ref[1], strict=True))
-        out[impl] = {"loss_rel_diff": d_loss, "weights_rel_diff": d_w}
-        if d_loss > tol or d_w > tol:
-            out[impl]["error"] = (f"disagrees with {impls[0]}: rel. diff of the loss "
-                                  f"{d_loss:.2g}, of the weights {d_w:.2g}")
-    return out
+    return check_steps(impls, build)
 
 
 def main(argv: list[str] | None = None) -> int:
