@@ -653,3 +653,49 @@ def test_identity_views_are_not_run_and_results_stay_bit_identical():
         want = res[0] if isinstance(got, tuple) else res[1]
         for g, w in zip(got, want) if isinstance(got, tuple) else [(got, want)]:
             onp.testing.assert_array_equal(g, w)
+
+
+class _SquareKeepsDouble(Op):
+    """``x**2`` with ``2x`` as an auxiliary second output that its backward reuses."""
+
+    name = "square_keeps_double"
+    nout = 2
+    aux_outputs = (1,)
+    seen: list = []
+
+    def infer(self, x):
+        return [(x.shape, x.dtype), (x.shape, x.dtype)]
+
+    def forward(self, xp, x):
+        return x * x, 2 * x
+
+    def backward(self, inputs, outputs, out_grads):
+        _SquareKeepsDouble.seen.append(out_grads[1])
+        return [out_grads[0] * outputs[1]]
+
+
+class _AuxBlock(HybridBlock):
+    def forward(self, x):
+        return apply(_SquareKeepsDouble(), (npx.relu(x) + 1,))[0] * 3
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_an_auxiliary_output_gets_no_gradient_and_its_value_is_reused(hybrid):
+    # the oracle: d/dx 3 * (relu(x) + 1)**2 = 6 * (relu(x) + 1) * (x > 0)
+    blk = _AuxBlock()
+    if hybrid:
+        blk.hybridize()
+    xv = onp.array([[-1.0, 0.5, 2.0], [3.0, -0.25, 1.0]], dtype=onp.float32)
+    want = 6 * (onp.maximum(xv, 0) + 1) * (xv > 0)
+    for _ in range(3):  # hybridized: trace, then the fused forward and the cached backward
+        _SquareKeepsDouble.seen.clear()
+        x = np.array(xv)
+        x.attach_grad()
+        with autograd.record():
+            y = blk(x)
+        y.backward()
+        onp.testing.assert_allclose(x.grad.asnumpy(), want, rtol=1e-6)
+        onp.testing.assert_allclose(y.asnumpy(), 3 * (onp.maximum(xv, 0) + 1) ** 2, rtol=1e-6)
+        # the formula ran (imperatively, or when the cached backward was traced) and got
+        # None, not zeros, for the auxiliary output
+        assert all(g is None for g in _SquareKeepsDouble.seen)

@@ -194,8 +194,9 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
             ograds = [grads.get((id(node), i)) for i in range(len(outs))]
             if all(g is None for g in ograds):
                 continue
-            ograds = [g if g is not None else _create.zeros_like(o)
-                      for g, o in zip(ograds, outs)]
+            aux = node.op.aux_outputs
+            ograds = [g if g is not None or i in aux else _create.zeros_like(o)
+                      for i, (g, o) in enumerate(zip(ograds, outs))]
             in_grads = node.op.backward(node.inputs, outs, ograds)
             if len(in_grads) != len(node.inputs):
                 raise FrameworkError(f"operator '{node.op.name}' returned {len(in_grads)} "

@@ -572,8 +572,9 @@ def _backprop(prog: list[Any], arrays: dict[int, Any], exposed: Sequence[int],
         ogs = [grads.get(s) for s in out_ids]
         if all(g is None for g in ogs):
             continue
-        ogs = [g if g is not None else _create.zeros_like(arrays[s])
-               for g, s in zip(ogs, out_ids)]
+        aux = op.aux_outputs
+        ogs = [g if g is not None or i in aux else _create.zeros_like(arrays[s])
+               for i, (g, s) in enumerate(zip(ogs, out_ids))]
         ins = [arrays[i] for i in in_ids]
         igs = op.backward(ins, [arrays[s] for s in out_ids], ogs)
         for i, x, g in zip(in_ids, ins, igs):

@@ -291,9 +291,9 @@ class SoftmaxCrossEntropyLoss(Loss):
             isinstance(w, (int, float, numpy.number)) and not isinstance(w, bool)))
         if fold and 0 <= bx < ax < nd:
             loss = apply(_SoftmaxCE(self._axis, False, None if w is None else float(w)),
-                         (pred, label))
+                         (pred, label))[0]
             return _batch_mean(loss, bx)
-        loss = apply(_SoftmaxCE(self._axis, True, None), (pred, label))
+        loss = apply(_SoftmaxCE(self._axis, True, None), (pred, label))[0]
         return self._weighted_mean(loss, sample_weight)
 
 
@@ -302,7 +302,12 @@ class _SoftmaxCE(Op):
     one kernel; ``label`` (indices, truncated to integers and clipped to the classes, as
     ``pick``) has ``pred``'s shape without ``axis``, or with it of size 1. The result keeps
     ``axis`` with size 1 when ``keepdims``. Its gradient in ``pred`` is
-    ``(softmax(pred) - onehot(label)) * g * scale``, one kernel (:class:`_SoftmaxCEGrad`)."""
+    ``(softmax(pred) - onehot(label)) * g * scale``, one kernel (:class:`_SoftmaxCEGrad`) that
+    reads the softmax the forward computed on the way: the op's second output, an auxiliary
+    one (``aux_outputs``: no gradient flows into it; the loss block does not return it)."""
+
+    nout = 2
+    aux_outputs = (1,)
 
     def __init__(self, axis: int, keepdims: bool, scale: float | None) -> None:
         self.axis = axis
@@ -325,26 +330,29 @@ class _SoftmaxCE(Op):
         if label._dtype.kind not in "iuf":
             raise TypeError(f"SoftmaxCrossEntropyLoss: sparse label must hold class indices "
                             f"(a numeric array), got {label._dtype}")
-        return [(kept if self.keepdims else expect, pred._dtype)]
+        return [(kept if self.keepdims else expect, pred._dtype), (shp, pred._dtype)]
 
-    def forward(self, xp: Any, pred: Any, label: Any) -> Any:
+    def forward(self, xp: Any, pred: Any, label: Any) -> tuple[Any, Any]:
         ax = self.ax
         pred = xp.ascontiguousarray(pred)
         shifted = pred - pred.max(axis=ax, keepdims=True)
-        lse = xp.log(xp.exp(shifted).sum(axis=ax))
+        prob = xp.exp(shifted)
+        total = prob.sum(axis=ax, keepdims=True)
+        lse = xp.log(xp.squeeze(total, axis=ax))
         # the shifted logit of each row's class, read through flat indices (one gather;
         # take_along_axis builds index grids in Python on every call)
         loss = lse - shifted.reshape(-1)[_flat_class_index(self, xp, label, pred.shape, ax)]
         if self.scale is not None:
             loss *= pred.dtype.type(self.scale)
-        return xp.expand_dims(loss, ax) if self.keepdims else loss
+        prob /= total  # the softmax, kept for the gradient (it costs one division here)
+        return (xp.expand_dims(loss, ax) if self.keepdims else loss), prob
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         pred, label = inputs
-        (g,) = out_grads
+        g = out_grads[0]
         if STATE.grad:  # create_graph: the gradient from differentiable ops
             return [_softmax_ce_grad_ops(pred, label, g, self.ax, self.scale), None]
-        return [apply(_SoftmaxCEGrad(self.ax, self.scale), (pred, label, g)), None]
+        return [apply(_SoftmaxCEGrad(self.ax, self.scale), (outputs[1], label, g)), None]
 
 
 def _flat_class_index(op: Any, xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> Any:
@@ -369,30 +377,27 @@ def _flat_class_index(op: Any, xp: Any, label: Any, shape: tuple[int, ...], ax: 
 
 
 class _SoftmaxCEGrad(Op):
-    """``(softmax(pred) - onehot(label)) * g * scale`` along ``ax`` (``g`` without ``ax`` or
-    with it of size 1); used when the backward is not itself recorded."""
+    """``(prob - onehot(label)) * g * scale`` along ``ax``, where ``prob`` is the softmax that
+    :class:`_SoftmaxCE` returned as its second output (``g`` without ``ax`` or with it of size
+    1); used when the backward is not itself recorded."""
 
     def __init__(self, ax: int, scale: float | None) -> None:
         self.ax = ax
         self.scale = scale
 
-    def infer(self, pred: BaseArray, label: BaseArray, g: BaseArray) -> list[Any]:
-        return [(pred._shape, pred._dtype)]
+    def infer(self, prob: BaseArray, label: BaseArray, g: BaseArray) -> list[Any]:
+        return [(prob._shape, prob._dtype)]
 
-    def forward(self, xp: Any, pred: Any, label: Any, g: Any) -> Any:
+    def forward(self, xp: Any, prob: Any, label: Any, g: Any) -> Any:
         ax = self.ax
-        pred = xp.ascontiguousarray(pred)
-        e = pred - pred.max(axis=ax, keepdims=True)
-        xp.exp(e, out=e)
-        kept = pred.shape[:ax] + (1,) + pred.shape[ax + 1:]
-        gs = g.astype(e.dtype).reshape(kept)  # a copy: scaled in place below
+        kept = prob.shape[:ax] + (1,) + prob.shape[ax + 1:]
+        gs = g.astype(prob.dtype).reshape(kept)  # a copy: scaled in place below
         if self.scale is not None:
-            gs *= e.dtype.type(self.scale)
-        # softmax * g: one division per row, then one product over the classes
-        e *= gs / e.sum(axis=ax, keepdims=True)
-        idx = _flat_class_index(self, xp, label, pred.shape, ax)
-        e.reshape(-1)[idx] -= gs.reshape(idx.shape)
-        return e
+            gs *= prob.dtype.type(self.scale)
+        out = prob * gs
+        idx = _flat_class_index(self, xp, label, prob.shape, ax)
+        out.reshape(-1)[idx] -= gs.reshape(idx.shape)
+        return out
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         raise FrameworkError("SoftmaxCrossEntropyLoss: the fused gradient kernel is not "

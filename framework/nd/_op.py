@@ -43,6 +43,10 @@ class Op:
 
     name: ClassVar[str] = "op"
     nout: ClassVar[int] = 1
+    #: outputs that carry no gradient (values the op computes on the way and its backward
+    #: reuses, such as a loss's softmax): ``backward`` gets None as their output gradient
+    #: instead of zeros, and they must not be differentiated through
+    aux_outputs: ClassVar[tuple[int, ...]] = ()
 
     def infer(self, *inputs: BaseArray) -> list[Spec]:
         raise NotImplementedError(f"operator '{self.name}' has no shape/dtype rule")

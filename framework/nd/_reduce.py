@@ -102,18 +102,6 @@ class Reduce(Op):
         return [(shape, dt)]
 
     def forward(self, xp: Any, x: Any) -> Any:
-        if self.name == "sum" and x.ndim >= 2 and self.axes == tuple(range(len(self.axes))) \
-                and x.dtype == self.out_dtype and x.dtype.kind == "f" and x.dtype.itemsize >= 4 \
-                and x.flags.c_contiguous and len(self.axes) < x.ndim:
-            # a sum over the leading axes of a C-contiguous array (a bias gradient) as one
-            # matrix-vector product: 1.2x faster on (128, 256), 1.7x on (64, 6, 24, 24). The
-            # ufunc also adds whole rows one at a time, so the error is the same or lower
-            # (measured against float64). One difference: a column of only -0.0 sums to +0.0
-            lead = len(self.axes)
-            rest = x.shape[lead:]
-            n = math.prod(x.shape[:lead])
-            out = xp.ones(n, x.dtype) @ x.reshape(n, math.prod(rest))
-            return out.reshape((1,) * lead + rest if self.keepdims else rest)
         fn = getattr(xp, _NP_NAME.get(self.name, self.name))
         axis = self.axes if x.ndim else None
         kw: dict[str, Any] = {"axis": axis, "keepdims": self.keepdims}
