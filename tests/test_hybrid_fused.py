@@ -699,3 +699,67 @@ def test_an_auxiliary_output_gets_no_gradient_and_its_value_is_reused(hybrid):
         # the formula ran (imperatively, or when the cached backward was traced) and got
         # None, not zeros, for the auxiliary output
         assert all(g is None for g in _SquareKeepsDouble.seen)
+
+
+class _BoomDiff(_Boom):
+    def backward(self, inputs, outputs, out_grads):
+        return [out_grads[0] * 2]
+
+
+class _BoomDiffBlock(HybridBlock):
+    def forward(self, x):
+        return apply(_BoomDiff(), (npx.relu(x),)) + 1
+
+
+def test_a_failed_recorded_forward_fails_its_cached_backward_too():
+    blk = _BoomDiffBlock()
+    blk.hybridize()
+    x = _data((2, 3))
+    x.attach_grad()
+    for _ in range(2):  # trace, then the fused forward and the cached backward program
+        with autograd.record():
+            y = blk(x)
+        y.backward()
+    assert all(b.fused is not None for b in _backward_graphs(blk))
+    _Boom.armed = True
+    try:
+        with pytest.raises(ValueError, match="kernel exploded"):  # (NaiveEngine: at the call)
+            with autograd.record():
+                y = blk(x)
+            y.backward()
+            x.grad.asnumpy()
+    finally:
+        _Boom.armed = False
+    npx.waitall()
+    with autograd.record():
+        y = blk(x)
+    y.backward()
+    onp.testing.assert_array_equal(x.grad.asnumpy(), 2.0 * (x.asnumpy() > 0))
+
+
+def test_second_order_gradients_after_the_cached_backward_program():
+    # the call's intermediate arrays are made only when needed: here, by create_graph after
+    # the first-order backward ran the cached program on the kept buffers (oracle: the
+    # imperative run of the same block)
+    net = _mlp()
+
+    def run(hybrid):
+        if hybrid:
+            net.hybridize()
+        x = _data((5, 12))
+        x.attach_grad()
+        for _ in range(2):
+            with autograd.record():
+                y = net(x)
+            y.backward()
+        first = x.grad.asnumpy()
+        with autograd.record():
+            y = net(x)
+            (gx,) = autograd.grad(y, [x], create_graph=True)
+            z = (gx * gx).sum()
+        z.backward()
+        return first, x.grad.asnumpy()
+
+    want = run(False)
+    for got, w in zip(run(True), want):
+        onp.testing.assert_allclose(got, w, rtol=1e-6, atol=1e-7)

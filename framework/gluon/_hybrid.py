@@ -327,7 +327,7 @@ class _Fused:
 
     __slots__ = ("prog", "run_prog", "run_prog_nograd", "alias", "exposed", "specs", "cls",
                  "device", "xp", "param_specs", "inline", "name", "owner", "pool", "pooled",
-                 "n_slots", "backward")
+                 "n_slots", "backward", "slots", "raw_plan")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
@@ -399,6 +399,11 @@ class _Fused:
         self.owner = graph.owner
         self.name = f"hybridized {graph.owner}"
         self.n_slots = graph.n_slots
+        # every slot of a call, in order: the arrays a call's backward program is traced over
+        self.slots = sorted(set(specs) | set(graph.input_slots)
+                            | {s for s, _p, _d in graph.param_slots}
+                            | {s for s, _c, _m in graph.const_slots})
+        self.raw_plan: Any = None  # (a backward program) see run_backward
         self.pool = {} if graph.static_alloc else None
         # the traced backward programs, by which arrays need gradients and the output
         # gradients' metadata (None: this backward cannot be traced, run the formulas op by op)
@@ -426,10 +431,87 @@ class _Fused:
             slots[s] = c.copy() if mutated else c
         sources = [(s, a) for s, a in enumerate(slots) if a is not None]
         grad = STATE.grad
-        var = Var()  # one variable for everything the task writes
+        made = self._outputs()
+        # recording: the task keeps its buffers by slot (``box``) for the backward, which reads
+        # them raw; the intermediate arrays are only made if something needs them (see
+        # :meth:`_GraphBackward._materialize`). Not recording: a dead buffer may be overwritten
+        box: list[Any] | None = [None] if grad else None
+        fill = self._fill_list(made)
+
+        def feed(bufs: list[Any]) -> None:
+            for s, a in sources:
+                b = a._buf
+                bufs[s] = b if b is not None else a._alloc_buffer()
+
+        self._issue(self.run_prog if grad else self.run_prog_nograd, feed, fill, box,
+                    [a for _s, a in sources], made)
+        if grad:
+            # ONE node for the whole graph: its backward is a cached program (one task)
+            ins = [a for _s, a in sources]
+            if any(requires_grad(a) for a in ins):
+                outs = [made[s] for s in self.exposed]
+                for s, a in sources:
+                    made.setdefault(s, a)
+                node = Node(_GraphBackward(self, made, [s for s, _a in sources], box, fill),
+                            tuple(ins), tuple(outs))
+                for i, o in enumerate(outs):
+                    o._node = (node, i)
+        return [made[s] for s in self.exposed]
+
+    def run_backward(self, graph: CachedGraph, fwd: _GraphBackward,
+                     out_grads: Sequence[Any]) -> list[Any] | None:
+        """This program, the cached backward of ``fwd``'s graph, run for ``fwd``'s call: its
+        inputs (that call's arrays in ``fwd.fused.slots`` order, then the output gradients) are
+        read as the raw buffers that the forward task kept, so the call's intermediate arrays
+        are never made. None when this graph has parameters (a backward trace has none)."""
+        plan = self.raw_plan
+        if plan is None:
+            if graph.param_slots:
+                return None
+            need = {i for _k, _kern, in_ids, _o, _op, _s, _sp in self.run_prog_nograd
+                    for i in in_ids}
+            fslots = fwd.fused.slots
+            falias = fwd.fused.alias
+            ins = graph.input_slots
+            from_fwd = {ins[k]: falias.get(f, f) for k, f in enumerate(fslots) if ins[k] in need}
+            sources = [f for k, f in enumerate(fslots)
+                       if ins[k] in need and f not in fwd.fused.specs]
+            from_grads = [(ins[len(fslots) + j], j) for j in range(len(ins) - len(fslots))
+                          if ins[len(fslots) + j] in need]
+            plan = self.raw_plan = (list(from_fwd.items()), sources, from_grads)
+        from_fwd, sources, from_grads = plan
+        box = fwd.box
+        made = self._outputs()
+        consts = [(s, c.copy() if mutated else c) for s, c, mutated in graph.const_slots]
+        grads = [(s, out_grads[j]) for s, j in from_grads]
+
+        def feed(bufs: list[Any]) -> None:
+            fb = box[0]
+            for s, f in from_fwd:
+                bufs[s] = fb[f]
+            for s, a in grads:
+                b = a._buf
+                bufs[s] = b if b is not None else a._alloc_buffer()
+            for s, a in consts:
+                b = a._buf
+                bufs[s] = b if b is not None else a._alloc_buffer()
+
+        # reads: the forward call (one variable for all it wrote), the inputs and parameters
+        # read (so that a later in-place write, an optimizer's, waits), gradients, constants
+        fmade = fwd.made
+        reads = [fmade[fwd.fused.exposed[0]]]
+        reads += [fmade[s] for s in sources]
+        reads += [a for _s, a in grads]
+        reads += [a for _s, a in consts]
+        self._issue(self.run_prog_nograd, feed, self._fill_list(made), None, reads, made)
+        return [made[s] for s in self.exposed]
+
+    def _outputs(self) -> dict[int, Any]:
+        """New pending arrays for the returned slots, sharing one variable (the task's)."""
+        var = Var()
         klass, device, specs = self.cls, self.device, self.specs
         made: dict[int, Any] = {}
-        for s in (specs if grad else self.exposed):
+        for s in self.exposed:
             shape, dt = specs[s]
             a = object.__new__(klass)
             a._buf = None
@@ -441,19 +523,24 @@ class _Fused:
             a._grad_req = "null"
             a._node = None
             made[s] = a
+        return made
+
+    def _fill_list(self, made: dict[int, Any]) -> list[tuple[int, Any]]:
         alias = self.alias
-        fill = [(alias.get(s, s), a) for s, a in made.items()] if alias else list(made.items())
-        # (not recording: the intermediates are not kept, so a dead buffer may be overwritten)
-        prog = self.run_prog if grad else self.run_prog_nograd
+        return [(alias.get(s, s), a) for s, a in made.items()] if alias else list(made.items())
+
+    def _issue(self, prog: list[Any], feed: Any, fill: list[tuple[int, Any]],
+               box: list[Any] | None, reads: list[Any], made: dict[int, Any]) -> None:
+        """Push the task: ``feed(bufs)`` puts the input buffers in their slots, the program
+        runs, ``fill`` stores the returned buffers in their arrays (and ``box`` keeps them
+        all)."""
         xp, owner, n = self.xp, self.owner, self.n_slots
         ndarray_t = xp.ndarray
         into = self._buffers() if self.pool is not None else None
 
         def task() -> None:
             bufs: list[Any] = [None] * n
-            for s, a in sources:
-                b = a._buf
-                bufs[s] = b if b is not None else a._alloc_buffer()
+            feed(bufs)
             k = -1
             try:
                 for kind, kern, in_ids, out_ids, op, single, ospecs in prog:
@@ -479,24 +566,9 @@ class _Fused:
                         bufs[s] = r
             except Exception as exc:
                 raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
-            _fill(fill, bufs)
+            _fill(fill, bufs, box)
 
-        execute(self.name, task, [a for _s, a in sources], [made[self.exposed[0]]],
-                inline=self.inline)
-        if grad:
-            for s, a in sources:
-                made.setdefault(s, a)
-            # (the per-op nodes, which the backward formulas need when they are traced or run
-            # op by op, are recorded by the graph's node when it first needs them)
-            ins = [a for _s, a in sources]
-            if any(requires_grad(a) for a in ins):
-                # ONE node for the whole graph: its backward is a cached program (one task)
-                outs = [made[s] for s in self.exposed]
-                node = Node(_GraphBackward(self, made, [s for s, _a in sources]), tuple(ins),
-                            tuple(outs))
-                for i, o in enumerate(outs):
-                    o._node = (node, i)
-        return [made[s] for s in self.exposed]
+        execute(self.name, task, reads, [made[self.exposed[0]]], inline=self.inline)
 
     def _buffers(self) -> dict[int, Any]:
         """static_alloc: this call's output buffer for each step that can write into one; the
@@ -544,9 +616,11 @@ def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
     return out
 
 
-def _fill(fill: list[tuple[int, Any]], bufs: list[Any]) -> None:
+def _fill(fill: list[tuple[int, Any]], bufs: list[Any], box: list[Any] | None) -> None:
     """Store the task's buffers in its arrays: ``_set_result`` without its checks (the program
-    already gave every buffer the traced dtype and shape) and with one lock for all of them."""
+    already gave every buffer the traced dtype and shape) and with one lock for all of them;
+    ``box`` keeps every buffer by slot (under the same lock: :meth:`_GraphBackward._materialize`
+    adds arrays to ``fill`` until then)."""
     late = []
     with _buf_lock:
         for s, a in fill:
@@ -554,6 +628,8 @@ def _fill(fill: list[tuple[int, Any]], bufs: list[Any]) -> None:
                 a._buf = bufs[s]
             else:  # a view of the pending array allocated it early: write into it
                 late.append((s, a))
+        if box is not None:
+            box[0] = bufs
     for s, a in late:
         a._buf[...] = bufs[s]
 
@@ -620,18 +696,60 @@ class _BackwardTracer:
 class _GraphBackward(Op):
     """The autograd op of one fused graph call: its backward runs the graph's cached backward
     program (the per-op backward formulas, traced once per pattern of which inputs need
-    gradients, replayed as one engine task on the raw buffers: the same kernels on the same
-    buffers as the op-by-op backward, so the same gradients). With ``create_graph`` (autograd
-    recording the backward), or when the formulas cannot be traced, it runs the formulas op by
-    op over the call's recorded per-op graph, so gradients of gradients work."""
+    gradients, replayed as one engine task on the raw buffers that the forward task kept: the
+    same kernels on the same buffers as the op-by-op backward, so the same gradients). With
+    ``create_graph`` (autograd recording the backward), or when the formulas cannot be traced,
+    it runs the formulas op by op over the call's recorded per-op graph, so gradients of
+    gradients work.
+
+    The call made arrays only for its outputs; ``made`` gets the intermediate ones (over the
+    kept buffers) the first time something needs them (:meth:`_materialize`)."""
 
     name = "hybridized_graph"
 
-    def __init__(self, fused: _Fused, made: dict[int, Any], sources: list[int]) -> None:
+    def __init__(self, fused: _Fused, made: dict[int, Any], sources: list[int],
+                 box: list[Any] | None, fill: list[tuple[int, Any]]) -> None:
         self.fused = fused
         self.made = made
         self.sources = sources
+        self.box = box
+        self.fill = fill
         self.per_op = False
+        self.complete = False
+
+    def _materialize(self) -> None:
+        """Give ``made`` an array for every intermediate slot of the call: the forward task's
+        buffer when it has run, else it fills them when it does (the same lock orders both)."""
+        if self.complete:
+            return
+        self.complete = True
+        fused, made = self.fused, self.made
+        var = made[fused.exposed[0]]._var
+        alias = fused.alias
+        new = []
+        for s, (shape, dt) in fused.specs.items():
+            if s in made:
+                continue
+            a = object.__new__(fused.cls)
+            a._buf = None
+            a._var = var
+            a._device = fused.device
+            a._shape = shape
+            a._dtype = dt
+            a._grad = None
+            a._grad_req = "null"
+            a._node = None
+            made[s] = a
+            new.append((alias.get(s, s), a))
+        box = self.box
+        assert box is not None
+        with _buf_lock:
+            bufs = box[0]
+            if bufs is None:  # the task has not run (or failed): it fills them
+                self.fill.extend(new)
+                return
+            for s, a in new:
+                a._buf = bufs[s]
 
     def _record_per_op(self) -> None:
         """Give the call's intermediate arrays the per-op nodes that a recorded op-by-op replay
@@ -641,6 +759,7 @@ class _GraphBackward(Op):
         if self.per_op:
             return
         self.per_op = True
+        self._materialize()
         made, exposed = self.made, set(self.fused.exposed)
         for _kind, _kern, in_ids, out_ids, op, _single, _specs in self.fused.prog:
             ins = tuple(made[i] for i in in_ids)
@@ -657,24 +776,27 @@ class _GraphBackward(Op):
 
     def backward(self, inputs: Sequence[Any], outputs: Sequence[Any],
                  out_grads: Sequence[Any]) -> list[Any]:
-        fused, made = self.fused, self.made
+        fused = self.fused
         needs = tuple(requires_grad(a) for a in inputs)
         wanted = [s for s, need in zip(self.sources, needs) if need]
         if STATE.grad:  # create_graph: differentiable formulas over the per-op graph
             self._record_per_op()
-            return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
-                                                 wanted))
+            return self._spread(needs, _backprop(fused.prog, self.made, fused.exposed,
+                                                 out_grads, wanted))
         key = (needs, tuple((g._shape, g._dtype, type(g)) for g in out_grads),
                _aliasing(out_grads), STATE.training)
-        slots = sorted(made)
-        args = tuple([made[s] for s in slots] + list(out_grads))
         graph = fused.backward.get(key, False)
-        if graph is not None and graph is not False and graph.fused is None:
-            self._record_per_op()  # an op-by-op replay: requires_grad follows the nodes
+        if graph is not None and graph is not False and graph.fused is not None \
+                and STATE.trace is None:
+            grads = graph.fused.run_backward(graph, self, out_grads)
+            if grads is not None:
+                return self._spread(needs, grads)
+        self._record_per_op()  # (every other way reads the call's arrays and their nodes)
+        made = self.made
+        args = tuple([made[s] for s in fused.slots] + list(out_grads))
         if graph is False:
-            self._record_per_op()
             try:
-                graph = CachedGraph(_BackwardTracer(fused, slots, wanted), args)
+                graph = CachedGraph(_BackwardTracer(fused, fused.slots, wanted), args)
             except NotImplementedForSymbol:
                 graph = None  # a formula reads values: it cannot be replayed
             else:
@@ -687,7 +809,6 @@ class _GraphBackward(Op):
                 return self._spread(needs, first)
             fused.backward[key] = graph
         if graph is None:
-            self._record_per_op()
             return self._spread(needs, _backprop(fused.prog, made, fused.exposed, out_grads,
                                                  wanted))
         return self._spread(needs, graph(args))
