@@ -483,6 +483,21 @@ def test_kernel_errors() -> None:
         K.sgd_update(w, w, lr=0.1, out=np.ones((2,)))
 
 
+def test_multi_tensor_sgd_checks_every_update_and_matches_closed_form() -> None:
+    opt = mx.optimizer.SGD(learning_rate=0.5, momentum=0.9, wd=0.1, rescale_grad=0.5)
+    ws = [np.array(onp.full(s, 2.0, onp.float32)) for s in ((3,), (2, 2))]
+    gs = [np.array(onp.full(s, 4.0, onp.float32)) for s in ((3,), (2, 2))]
+    states = [opt.create_state(i, w) for i, w in enumerate(ws)]
+    opt.update([0, 1], ws, gs, states)
+    # mom = 0.9 * 0 - 0.5 * (0.5 * 4 + 0.1 * 2) = -1.1; w = 2 - 1.1
+    for w, m in zip(ws, states):
+        onp.testing.assert_allclose(m.asnumpy(), -1.1, rtol=1e-6)
+        onp.testing.assert_allclose(w.asnumpy(), 0.9, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"gradient shape \(4,\) does not match weight shape"):
+        K.launch_many("sgd_update", [ws[0], ws[1]], [np.ones((4,)), gs[1]], [None, None],
+                      [(0.1, 0.0), (0.1, 0.0)], lambda xp, w, g, s, lr, wd: None)
+
+
 # -- registry, base class, Updater ------------------------------------------------------------
 def test_create_and_defaults() -> None:
     assert isinstance(mx.optimizer.create("SGD"), mx.optimizer.SGD)

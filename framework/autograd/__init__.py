@@ -30,7 +30,7 @@ from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
 from ..nd._base import BaseArray, execute
 from ..nd._op import Op
-from ..nd._tape import FRESH_GRADS, STATE, Node, requires_grad, set_grad, set_trace
+from ..nd._tape import STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
 
 __all__ = [
@@ -235,7 +235,7 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
         g = grads.pop((id(x), -1), None)
         if g is None or x._grad_req == "null":
             continue
-        FRESH_GRADS[id(x)] = x
+        x._fresh = True  # (what Trainer.step checks)
         g = _elemwise._cast_like(g, x)
         target = x._grad
         if target is None or create_graph:

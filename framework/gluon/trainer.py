@@ -26,7 +26,6 @@ from .. import optimizer as _opt
 from ..autograd import pause
 from ..nd._create import array as _array
 from ..nd._io import atomic_write
-from ..nd._tape import FRESH_GRADS
 from ..optimizer.updater import state_to_device
 from .parameter import Parameter
 
@@ -136,7 +135,6 @@ class Trainer:
         # every device's copy needs a fresh gradient (MXNet checks each one); a parameter whose
         # deferred initialization never happened was not used either
         stale = []
-        fresh = FRESH_GRADS
         for i, p in enumerate(self._params):
             if p._grad_req == "null":
                 continue
@@ -151,7 +149,7 @@ class Trainer:
             live.append((i, arrays))
             if not ignore_stale_grad:
                 for a in arrays:
-                    if id(a) not in fresh:
+                    if not getattr(a, "_fresh", False):
                         stale.append(self._names[i])
                         break
         if stale:
@@ -213,9 +211,8 @@ class Trainer:
         indices, weights, grads, states = [], [], [], []
         others: list[tuple[Any, list[Any]]] = []
         all_states = self._states
-        fresh = FRESH_GRADS
         for i, datas in live:
-            if ignore_stale_grad and not any(id(a) in fresh for a in datas):
+            if ignore_stale_grad and not any(getattr(a, "_fresh", False) for a in datas):
                 continue
             w = datas[0]
             state = all_states.get(i, _NO_STATE)
@@ -230,7 +227,7 @@ class Trainer:
             if len(datas) > 1:
                 others.append((w, datas[1:]))
             for a in datas:
-                fresh.pop(id(a), None)
+                a._fresh = False
         if not indices:
             return
         with pause():

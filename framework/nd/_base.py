@@ -43,8 +43,10 @@ def set_array_class(cls: type) -> None:
 class BaseArray:
     """Storage and synchronisation of an n-dimensional array; see ``ndarray`` for the API."""
 
+    # ``_fresh`` (set only on variables, unset elsewhere): a backward pass wrote the gradient
+    # since the Trainer's last step (``Trainer.step`` refuses stale gradients, as MXNet does)
     __slots__ = ("_buf", "_var", "_device", "_shape", "_dtype", "_grad", "_grad_req", "_node",
-                 "__weakref__")
+                 "_fresh", "__weakref__")
     _buf: Any
     _var: Var
     _device: Device

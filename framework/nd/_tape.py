@@ -12,13 +12,12 @@ recorded only while recording is on and at least one input takes part.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from ..base import FrameworkError
 
-__all__ = ["STATE", "FRESH_GRADS", "Node", "Trace", "requires_grad", "record", "check_write",
+__all__ = ["STATE", "Node", "Trace", "requires_grad", "record", "check_write",
            "is_recording", "is_training", "set_trace", "set_grad"]
 
 
@@ -119,11 +118,6 @@ class Node:
         if self.op is None:
             return "<Node (freed)>"
         return f"<Node {getattr(self.op, 'name', type(self.op).__name__)}>"
-
-
-#: arrays whose gradient a backward pass wrote since the Trainer's last step, by id
-#: (``Trainer.step`` refuses stale gradients, as MXNet does)
-FRESH_GRADS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def requires_grad(x: Any) -> bool:

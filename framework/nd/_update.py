@@ -25,7 +25,8 @@ from typing import Any
 
 from ._base import BaseArray, execute
 
-__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch", "batched"]
+__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch", "launch_many",
+           "batched"]
 
 Buf = Any  # numpy.ndarray or cupy.ndarray
 
@@ -165,6 +166,44 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
         batch.setdefault(device, []).append((name, run, inputs, mutated))
         return
     execute(name, _on_device(run, device), inputs, (), mutated)
+
+
+def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArray],
+                states: Sequence[BaseArray | None], args: Sequence[tuple[Any, ...]],
+                kernel: Callable[..., None]) -> None:
+    """:func:`launch` for a list of updates with at most one state each and no master copy:
+    ``kernel(xp, w, g, state, *args[i])`` for each, all as ONE engine task (or one item of the
+    enclosing :func:`batched` block). The same checks and arithmetic as one :func:`launch` per
+    update, with its per-update Python done in one loop. The weights must share a device."""
+    device = weights[0]._device
+    items = []
+    mutated: list[BaseArray] = []
+    for w, g, s, a in zip(weights, grads, states, args, strict=True):
+        if g._shape != w._shape:
+            raise ValueError(f"{name}: gradient shape {g._shape} does not match weight shape "
+                             f"{w._shape}")
+        if g._device != w._device or w._device != device:
+            raise ValueError(f"{name}: gradient is on {g._device}, the weight on {w._device}; "
+                             f"the list's first weight is on {device}")
+        mutated.append(w)
+        if s is not None:
+            if s._shape != w._shape and s._shape != ():
+                raise ValueError(f"{name}: state shape {s._shape} does not match weight shape "
+                                 f"{w._shape}")
+            mutated.append(s)
+        items.append((w, g, s, a))
+    xp = device.xp
+
+    def run() -> None:
+        for w, g, s, a in items:
+            kernel(xp, _b(w), _b(g), None if s is None else _b(s), *a)
+
+    batch = _BATCH.pending
+    if batch is not None:
+        batch.setdefault(device, []).append((f"multi_{name}[{len(items)}]", run, list(grads),
+                                             mutated))
+        return
+    execute(f"multi_{name}[{len(items)}]", _on_device(run, device), list(grads), (), mutated)
 
 
 def _on_device(run: Callable[[], None], device: Any) -> Callable[[], None]:

@@ -16,8 +16,9 @@ from ..nd._update import (  # noqa: F401  (re-exported)
     k_nag,
     k_sgd,
     launch,
+    launch_many,
     sgd_mom_update,
     sgd_update,
 )
 
-__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch", "batched"]
+__all__ = ["sgd_update", "sgd_mom_update", "adam_update", "launch", "launch_many", "batched"]

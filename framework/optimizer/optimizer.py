@@ -322,6 +322,11 @@ class Optimizer:
             # the rates depend on no count here: the same values as one index at a time
             self._update_count(indices)
             lrs, wds = self._get_lrs(indices), self._get_wds(indices)
+            if not (self.multi_precision and any(w._dtype == _F16 for w in weights)):
+                for w in weights:
+                    check_write(w)
+                if self._step_many(weights, grads, states, lrs, wds):
+                    return
         else:
             lrs = wds = None
         for k, (index, weight, grad, state) in enumerate(zip(indices, weights, grads, states)):
@@ -350,6 +355,14 @@ class Optimizer:
                   wd: float, t: int, master: BaseArray | None) -> None:
         """Issue the update of one parameter (``master``: its float32 copy, or None)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement an update")
+
+    def _step_many(self, weights: list[BaseArray], grads: list[BaseArray], states: list[Any],
+                   lrs: list[float], wds: list[float]) -> bool:
+        """Issue the updates of a whole list at once, with the rates already computed (no
+        float16 master copies); False (the default) leaves them to :meth:`_step_one`, one at a
+        time. An optimizer whose update needs no update count can issue them as one
+        multi-tensor task here (:func:`kernels.launch_many`)."""
+        return False
 
     def _launch(self, name: str, weight: BaseArray, grad: BaseArray,
                 states: Sequence[BaseArray | None], kernel: Callable[..., None],
