@@ -494,7 +494,7 @@ def test_multi_tensor_sgd_checks_every_update_and_matches_closed_form() -> None:
         onp.testing.assert_allclose(m.asnumpy(), -1.1, rtol=1e-6)
         onp.testing.assert_allclose(w.asnumpy(), 0.9, rtol=1e-6)
     with pytest.raises(ValueError, match=r"gradient shape \(4,\) does not match weight shape"):
-        K.launch_many("sgd_update", [ws[0], ws[1]], [np.ones((4,)), gs[1]], [None, None],
+        K.launch_many("sgd_update", [ws[0], ws[1]], [np.ones((4,)), gs[1]], [(None,), (None,)],
                       [(0.1, 0.0), (0.1, 0.0)], lambda xp, w, g, s, lr, wd: None)
 
 

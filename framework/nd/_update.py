@@ -169,16 +169,17 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
 
 
 def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArray],
-                states: Sequence[BaseArray | None], args: Sequence[tuple[Any, ...]],
+                states: Sequence[Sequence[BaseArray | None]], args: Sequence[tuple[Any, ...]],
                 kernel: Callable[..., None]) -> None:
-    """:func:`launch` for a list of updates with at most one state each and no master copy:
-    ``kernel(xp, w, g, state, *args[i])`` for each, all as ONE engine task (or one item of the
-    enclosing :func:`batched` block). The same checks and arithmetic as one :func:`launch` per
-    update, with its per-update Python done in one loop. The weights must share a device."""
+    """:func:`launch` for a list of updates without master copies: ``kernel(xp, w, g,
+    *states[i], *args[i])`` for each (states that are None are passed as None), all as ONE
+    engine task (or one item of the enclosing :func:`batched` block). The same checks and
+    arithmetic as one :func:`launch` per update, with its per-update Python done in one loop.
+    The weights must share a device."""
     device = weights[0]._device
     items = []
     mutated: list[BaseArray] = []
-    for w, g, s, a in zip(weights, grads, states, args, strict=True):
+    for w, g, st, a in zip(weights, grads, states, args, strict=True):
         if g._shape != w._shape:
             raise ValueError(f"{name}: gradient shape {g._shape} does not match weight shape "
                              f"{w._shape}")
@@ -186,17 +187,18 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
             raise ValueError(f"{name}: gradient is on {g._device}, the weight on {w._device}; "
                              f"the list's first weight is on {device}")
         mutated.append(w)
-        if s is not None:
-            if s._shape != w._shape and s._shape != ():
-                raise ValueError(f"{name}: state shape {s._shape} does not match weight shape "
-                                 f"{w._shape}")
-            mutated.append(s)
-        items.append((w, g, s, a))
+        for s in st:
+            if s is not None:
+                if s._shape != w._shape and s._shape != ():
+                    raise ValueError(f"{name}: state shape {s._shape} does not match weight "
+                                     f"shape {w._shape}")
+                mutated.append(s)
+        items.append((w, g, st, a))
     xp = device.xp
 
     def run() -> None:
-        for w, g, s, a in items:
-            kernel(xp, _b(w), _b(g), None if s is None else _b(s), *a)
+        for w, g, st, a in items:
+            kernel(xp, _b(w), _b(g), *[None if s is None else _b(s) for s in st], *a)
 
     batch = _BATCH.pending
     if batch is not None:

@@ -60,6 +60,26 @@ class Adam(Optimizer):
 
         self._launch("adam_update", weight, grad, list(state), kernel, master)
 
+    def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
+                   states: list[Any], lrs: list[float], wds: list[float]) -> bool:
+        """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
+        if type(self)._step_one is not Adam._step_one or type(self)._launch is not \
+                Optimizer._launch or len({w._device for w in weights}) != 1:
+            return False  # a subclass's own update, or weights on several devices
+        b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
+        rs, clip = float(self.rescale_grad), self._clip()
+        counts = self._index_update_count
+        args = []
+        for index, lr, wd in zip(indices, lrs, wds):
+            t = counts[index]
+            args.append((float(lr) * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t), float(wd)))
+
+        def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any, lr_t: float, wd: float) -> None:
+            _k.k_adam(xp, w, g, m, v, lr_t, b1, b2, eps, wd, rs, clip)
+
+        _k.launch_many("adam_update", weights, grads, states, args, kernel)
+        return True
+
 
 @register
 class AdamW(Optimizer):

@@ -325,7 +325,7 @@ class Optimizer:
             if not (self.multi_precision and any(w._dtype == _F16 for w in weights)):
                 for w in weights:
                     check_write(w)
-                if self._step_many(weights, grads, states, lrs, wds):
+                if self._step_many(indices, weights, grads, states, lrs, wds):
                     return
         else:
             lrs = wds = None
@@ -356,12 +356,12 @@ class Optimizer:
         """Issue the update of one parameter (``master``: its float32 copy, or None)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement an update")
 
-    def _step_many(self, weights: list[BaseArray], grads: list[BaseArray], states: list[Any],
-                   lrs: list[float], wds: list[float]) -> bool:
+    def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
+                   states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """Issue the updates of a whole list at once, with the rates already computed (no
         float16 master copies); False (the default) leaves them to :meth:`_step_one`, one at a
-        time. An optimizer whose update needs no update count can issue them as one
-        multi-tensor task here (:func:`kernels.launch_many`)."""
+        time. An optimizer can issue them as one multi-tensor task here
+        (:func:`kernels.launch_many`); the update counts are already incremented."""
         return False
 
     def _launch(self, name: str, weight: BaseArray, grad: BaseArray,

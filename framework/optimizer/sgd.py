@@ -49,8 +49,8 @@ class SGD(Optimizer):
 
         self._launch("sgd_update", weight, grad, [state], kernel, master)
 
-    def _step_many(self, weights: list[BaseArray], grads: list[BaseArray], states: list[Any],
-                   lrs: list[float], wds: list[float]) -> bool:
+    def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
+                   states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
         if type(self)._step_one is not SGD._step_one or type(self)._launch is not \
                 Optimizer._launch or len({w._device for w in weights}) != 1:
@@ -60,7 +60,7 @@ class SGD(Optimizer):
         def kernel(xp: Any, w: Any, g: Any, mom: Any, lr: float, wd: float) -> None:
             _k.k_sgd(xp, w, g, mom, lr, wd, rs, clip, m)
 
-        _k.launch_many("sgd_update", weights, grads, states,
+        _k.launch_many("sgd_update", weights, grads, [(s,) for s in states],
                        [(float(lr), float(wd)) for lr, wd in zip(lrs, wds)], kernel)
         return True
 
