@@ -165,3 +165,24 @@ def test_wide_col2im_is_the_adjoint(case, monkeypatch):
                                     rtol=1e-12, atol=1e-12)
     crop = (slice(None), slice(None)) + tuple(slice(0, s) for s in sp)
     onp.testing.assert_allclose(dxb[crop], dx, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", range(24))
+@pytest.mark.parametrize("one_gemm", [True, False])
+def test_weight_gradient_is_the_adjoint_in_w(case, one_gemm, monkeypatch):
+    # <conv(x, w), gy> == <w, wgrad(x, gy)>, for the single-GEMM weight gradient and the
+    # per-sample one (the threshold forced either way), with strides, dilation, padding, groups
+    geom, sp, rng = list(_geoms(24))[case]
+    stride = tuple(int(v) for v in rng.integers(1, 3, geom.nd))
+    geom = _conv.ConvGeom(geom.kernel, stride, geom.dilate, geom.pad, geom.groups, False)
+    monkeypatch.setattr(_conv, "_WGRAD_ONE_GEMM", 10**9 if one_gemm else -1)
+    n, cg, fg = 3, int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    g = geom.groups
+    x = rng.standard_normal((n, g * cg, *sp))
+    w = rng.standard_normal((g * fg, cg, *geom.kernel))
+    out = geom.out_size(sp)
+    gy = rng.standard_normal((n, g * fg, *out))
+    gw = _conv._conv_wgrad(onp, x, gy, geom)
+    assert gw.shape == w.shape
+    lhs = float((_conv._conv(onp, x, w, geom, out) * gy).sum())
+    assert abs(lhs - float((w * gw).sum())) <= 1e-9 * max(1.0, abs(lhs))
