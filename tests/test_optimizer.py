@@ -493,6 +493,21 @@ def test_multi_tensor_sgd_checks_every_update_and_matches_closed_form() -> None:
     for w, m in zip(ws, states):
         onp.testing.assert_allclose(m.asnumpy(), -1.1, rtol=1e-6)
         onp.testing.assert_allclose(w.asnumpy(), 0.9, rtol=1e-6)
+    # a failing update does not stop the others; the task raises the first error
+    seen = []
+
+    def kernel(xp, w, g, s, lr, wd):
+        seen.append(w.shape)
+        if w.shape == (3,):
+            raise FloatingPointError("bad update")
+        w -= lr * g
+
+    with pytest.raises(FloatingPointError, match="bad update.*sgd_update of parameter 0 of 2"):
+        K.launch_many("sgd_update", ws, gs, [(None,), (None,)], [(0.5, 0.0), (0.5, 0.0)],
+                      kernel)  # (NaiveEngine: raises here; ThreadedEngine: at the sync)
+        ws[0].asnumpy()
+    assert seen == [(3,), (2, 2)]
+    onp.testing.assert_allclose(ws[1].asnumpy(), 0.9 - 2.0, rtol=1e-6)
     with pytest.raises(ValueError, match=r"gradient shape \(4,\) does not match weight shape"):
         K.launch_many("sgd_update", [ws[0], ws[1]], [np.ones((4,)), gs[1]], [(None,), (None,)],
                       [(0.1, 0.0), (0.1, 0.0)], lambda xp, w, g, s, lr, wd: None)

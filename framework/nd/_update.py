@@ -175,7 +175,8 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
     *states[i], *args[i])`` for each (states that are None are passed as None), all as ONE
     engine task (or one item of the enclosing :func:`batched` block). The same checks and
     arithmetic as one :func:`launch` per update, with its per-update Python done in one loop.
-    The weights must share a device."""
+    The weights must share a device. When an update fails, the others still run and the task
+    raises the first error, naming the update's position in the list."""
     device = weights[0]._device
     items = []
     mutated: list[BaseArray] = []
@@ -197,8 +198,15 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
     xp = device.xp
 
     def run() -> None:
-        for w, g, st, a in items:
-            kernel(xp, _b(w), _b(g), *[None if s is None else _b(s) for s in st], *a)
+        first: Exception | None = None
+        for i, (w, g, st, a) in enumerate(items):
+            try:
+                kernel(xp, _b(w), _b(g), *[None if s is None else _b(s) for s in st], *a)
+            except Exception as exc:  # the others still run, as in a batch of launches
+                if first is None:
+                    first = _named(exc, f"{name} of parameter {i} of {len(items)}")
+        if first is not None:
+            raise first
 
     batch = _BATCH.pending
     if batch is not None:
