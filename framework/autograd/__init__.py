@@ -25,10 +25,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy
+
 from ..base import FrameworkError, ShapeError
 from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
-from ..nd._base import BaseArray, execute
+from ..nd._base import BaseArray, array_class, execute
 from ..nd._op import Op
 from ..nd._tape import STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
@@ -145,6 +147,13 @@ def _topo(heads: Sequence[BaseArray]) -> list[Node]:
     return order
 
 
+def _ones_like(h: BaseArray) -> BaseArray:
+    """The default head gradient: ones like ``h`` (made at once, like ``np.ones_like``)."""
+    if h._device.device_type == "cpu":
+        return array_class()._wrap(numpy.ones(h._shape, h._dtype), h._device)
+    return _create.ones_like(h)
+
+
 def _key(x: BaseArray) -> tuple[int, int]:
     if x._node is not None:
         return (id(x._node[0]), x._node[1])
@@ -178,7 +187,7 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
     with _scope(create_graph, train_mode):
         for h, hg in zip(heads, head_grads):
             if hg is None:
-                hg = _create.ones_like(h)
+                hg = _ones_like(h)
             elif not isinstance(hg, BaseArray):
                 raise TypeError(f"backward: head gradients must be ndarrays, got "
                                 f"{type(hg).__name__}")
@@ -191,25 +200,40 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
         order = _topo(heads)
         for node in order:
             outs = node.outputs
-            ograds = [grads.get((id(node), i)) for i in range(len(outs))]
-            if all(g is None for g in ograds):
-                continue
-            aux = node.op.aux_outputs
-            ograds = [g if g is not None or i in aux else _create.zeros_like(o)
-                      for i, (g, o) in enumerate(zip(ograds, outs))]
-            in_grads = node.op.backward(node.inputs, outs, ograds)
-            if len(in_grads) != len(node.inputs):
-                raise FrameworkError(f"operator '{node.op.name}' returned {len(in_grads)} "
-                                     f"gradients for {len(node.inputs)} inputs")
-            for x, g in zip(node.inputs, in_grads):
-                if g is None or not requires_grad(x):
+            nid = id(node)
+            if len(outs) == 1:  # (the common case, without the lists' generality)
+                g = grads.get((nid, 0))
+                if g is None:
                     continue
+                ograds = [g]
+            else:
+                ograds = [grads.get((nid, i)) for i in range(len(outs))]
+                if all(g is None for g in ograds):
+                    continue
+                aux = node.op.aux_outputs
+                ograds = [g if g is not None or i in aux else _create.zeros_like(o)
+                          for i, (g, o) in enumerate(zip(ograds, outs))]
+            inputs = node.inputs
+            in_grads = node.op.backward(inputs, outs, ograds)
+            if len(in_grads) != len(inputs):
+                raise FrameworkError(f"operator '{node.op.name}' returned {len(in_grads)} "
+                                     f"gradients for {len(inputs)} inputs")
+            for x, g in zip(inputs, in_grads):
+                if g is None:
+                    continue
+                xn = x._node
+                if xn is None and x._grad_req == "null":
+                    continue  # (not requires_grad(x))
                 if g._shape != x._shape:
                     raise FrameworkError(f"operator '{node.op.name}' returned a gradient of "
                                          f"shape {g._shape} for an input of shape {x._shape}")
-                _accumulate(grads, _key(x), g)
-                if x._node is None:
+                if xn is None:
+                    key = (id(x), -1)
                     leaves[id(x)] = x
+                else:
+                    key = (id(xn[0]), xn[1])
+                prev = grads.get(key)
+                grads[key] = g if prev is None else _elemwise.binary("add", prev, g)
         if not retain_graph:
             # drop everything the graph held, the op too: an op such as a hybridized graph's
             # keeps the call's arrays, whose ``_node`` points back at this node; left to the
@@ -236,7 +260,8 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
         if g is None or x._grad_req == "null":
             continue
         x._fresh = True  # (what Trainer.step checks)
-        g = _elemwise._cast_like(g, x)
+        if g._dtype != x._dtype:
+            g = _elemwise._cast_like(g, x)
         target = x._grad
         if target is None or create_graph:
             x._grad = g if x._grad_req == "write" or target is None else \

@@ -777,7 +777,7 @@ class _GraphBackward(Op):
     def backward(self, inputs: Sequence[Any], outputs: Sequence[Any],
                  out_grads: Sequence[Any]) -> list[Any]:
         fused = self.fused
-        needs = tuple(requires_grad(a) for a in inputs)
+        needs = tuple([a._node is not None or a._grad_req != "null" for a in inputs])
         wanted = [s for s, need in zip(self.sources, needs) if need]
         if STATE.grad:  # create_graph: differentiable formulas over the per-op graph
             self._record_per_op()
