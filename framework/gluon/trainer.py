@@ -111,7 +111,7 @@ class Trainer:
         """One update with gradients rescaled by ``scale / batch_size``."""
         self._optimizer.rescale_grad = self._scale / batch_size
         live = self._check_fresh(ignore_stale_grad)
-        self._allreduce()
+        self._allreduce(live)
         self._update(ignore_stale_grad, live)
 
     def allreduce_grads(self) -> None:
@@ -181,9 +181,11 @@ class Trainer:
     def num_workers(self) -> int:
         return 1 if self._kvstore is None else self._kvstore.num_workers
 
-    def _allreduce(self) -> None:
+    def _allreduce(self, live: list[tuple[int, list[Any]]] | None = None) -> None:
+        """``live``: :meth:`_check_fresh`'s list, when the caller has it."""
         self._sync_params()  # parameters whose deferred initialization happened since
-        self._allreduce_local()
+        if live is None or any(len(arrays) > 1 for _i, arrays in live):
+            self._allreduce_local()
         if self._kvstore is None:
             return
         params = [p for _, p in self._trainable()]

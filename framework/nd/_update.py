@@ -184,7 +184,8 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
         if g._shape != w._shape:
             raise ValueError(f"{name}: gradient shape {g._shape} does not match weight shape "
                              f"{w._shape}")
-        if g._device != w._device or w._device != device:
+        if (g._device is not device or w._device is not device) and (
+                g._device != w._device or w._device != device):
             raise ValueError(f"{name}: gradient is on {g._device}, the weight on {w._device}; "
                              f"the list's first weight is on {device}")
         mutated.append(w)
