@@ -763,3 +763,55 @@ def test_second_order_gradients_after_the_cached_backward_program():
     want = run(False)
     for got, w in zip(run(True), want):
         onp.testing.assert_allclose(got, w, rtol=1e-6, atol=1e-7)
+
+
+class _AfterTwoOutputs(HybridBlock):
+    def forward(self, x):
+        a = apply(_SquareKeepsDouble(), (npx.relu(x),))
+        return apply(_Boom(), (a[0] + a[1],))
+
+
+def test_the_compiled_program_names_a_failing_step_after_a_multi_output_one():
+    # steps: relu 0, the two-output op 1, add 2, boom 3 (several lines each in the compiled
+    # program: the step is found from the line that raised)
+    blk = _AfterTwoOutputs()
+    blk.hybridize()
+    x = _data((2, 3))
+    want = blk(x).asnumpy()
+    onp.testing.assert_array_equal(blk(x).asnumpy(), want)
+    _Boom.armed = True
+    try:
+        with pytest.raises(ValueError, match=r"kernel exploded \(in operator 'boom_op', step 3 "):
+            blk(x).asnumpy()
+    finally:
+        _Boom.armed = False
+
+
+class _PythonFloatTotal(Op):
+    """Returns a Python float (a kernel result that is not an array): the fused program must
+    convert it to the traced 0-d array, as the op-by-op path does."""
+
+    name = "python_float_total"
+
+    def infer(self, x):
+        return [((), x.dtype)]
+
+    def forward(self, xp, x):
+        return float(x.sum())
+
+
+class _TotalBlock(HybridBlock):
+    def forward(self, x):
+        return apply(_PythonFloatTotal(), (x * 2,)) + 1
+
+
+def test_the_compiled_program_converts_results_that_are_not_arrays():
+    blk = _TotalBlock()
+    x = _data((3, 4))
+    want = blk(x).asnumpy()
+    blk.hybridize()
+    for _ in range(3):
+        got = blk(x)
+        assert got.dtype == onp.float32 and got.shape == ()
+        onp.testing.assert_allclose(got.asnumpy(), want, rtol=1e-6)
+    assert _graphs(blk)[0].fused is not None
