@@ -138,15 +138,20 @@ def _geoms(count):
         yield _conv.ConvGeom(k, (1,) * nd, d, p, g, False), sp, rng
 
 
-@pytest.mark.parametrize("case", range(40))
-def test_wide_col2im_is_the_adjoint(case, monkeypatch):
-    geom, sp, rng = list(_geoms(40))[case]
-    n, cg, fg = 2, int(rng.integers(1, 3)), int(rng.integers(1, 3))
+def _conv_operands(geom, sp, rng, n):
+    """Random x, w, the output's spatial size, and an output gradient gy for ``geom``."""
+    cg, fg = int(rng.integers(1, 3)), int(rng.integers(1, 3))
     g = geom.groups
     x = rng.standard_normal((n, g * cg, *sp))
     w = rng.standard_normal((g * fg, cg, *geom.kernel))
     out = geom.out_size(sp)
-    gy = rng.standard_normal((n, g * fg, *out))
+    return x, w, out, rng.standard_normal((n, g * fg, *out))
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_wide_col2im_is_the_adjoint(case, monkeypatch):
+    geom, sp, rng = list(_geoms(40))[case]
+    x, w, out, gy = _conv_operands(geom, sp, rng, 2)
     dx = _conv._conv_transpose(onp, gy, w, geom, sp)
     # <conv(x), gy> == <x, conv^T(gy)>
     lhs = float((_conv._conv(onp, x, w, geom, out) * gy).sum())
@@ -176,12 +181,7 @@ def test_weight_gradient_is_the_adjoint_in_w(case, one_gemm, monkeypatch):
     stride = tuple(int(v) for v in rng.integers(1, 3, geom.nd))
     geom = _conv.ConvGeom(geom.kernel, stride, geom.dilate, geom.pad, geom.groups, False)
     monkeypatch.setattr(_conv, "_WGRAD_ONE_GEMM", 10**9 if one_gemm else -1)
-    n, cg, fg = 3, int(rng.integers(1, 3)), int(rng.integers(1, 3))
-    g = geom.groups
-    x = rng.standard_normal((n, g * cg, *sp))
-    w = rng.standard_normal((g * fg, cg, *geom.kernel))
-    out = geom.out_size(sp)
-    gy = rng.standard_normal((n, g * fg, *out))
+    x, w, out, gy = _conv_operands(geom, sp, rng, 3)
     gw = _conv._conv_wgrad(onp, x, gy, geom)
     assert gw.shape == w.shape
     lhs = float((_conv._conv(onp, x, w, geom, out) * gy).sum())

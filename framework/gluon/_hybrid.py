@@ -515,16 +515,7 @@ class _Fused:
         made: dict[int, Any] = {}
         for s in self.exposed:
             shape, dt = specs[s]
-            a = object.__new__(klass)
-            a._buf = None
-            a._var = var
-            a._device = device
-            a._shape = shape
-            a._dtype = dt
-            a._grad = None
-            a._grad_req = "null"
-            a._node = None
-            made[s] = a
+            made[s] = _pending(klass, var, device, shape, dt)
         return made
 
     def _fill_list(self, made: dict[int, Any]) -> list[tuple[int, Any]]:
@@ -634,6 +625,20 @@ def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
                 and in_ids.count(s) == 1:
             out[k] = (kind, inplace, in_ids, out_ids, op, single, ospecs)
     return out
+
+
+def _pending(klass: type, var: Var, device: Any, shape: tuple[int, ...], dt: Any) -> Any:
+    """A new array of ``klass`` that a task will fill, on the task's variable ``var``."""
+    a = object.__new__(klass)
+    a._buf = None
+    a._var = var
+    a._device = device
+    a._shape = shape
+    a._dtype = dt
+    a._grad = None
+    a._grad_req = "null"
+    a._node = None
+    return a
 
 
 def _compile(prog: list[Any], xp: Any) -> tuple[Any, list[int]]:
@@ -811,16 +816,7 @@ class _GraphBackward(Op):
         for s, (shape, dt) in fused.specs.items():
             if s in made:
                 continue
-            a = object.__new__(fused.cls)
-            a._buf = None
-            a._var = var
-            a._device = fused.device
-            a._shape = shape
-            a._dtype = dt
-            a._grad = None
-            a._grad_req = "null"
-            a._node = None
-            made[s] = a
+            a = made[s] = _pending(fused.cls, var, fused.device, shape, dt)
             new.append((alias.get(s, s), a))
         box = self.box
         assert box is not None

@@ -137,11 +137,13 @@ class ConvGeom:
                                    self.dilate[i]) for i in range(self.nd))
 
 
-def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape) -> Any:
+def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape, samples_last: bool = False) -> Any:
     """Channel-first ``x`` (N, C, *S) -> contiguous columns (N, G, C/G * prod(K), prod(out)).
 
     The window view ``(N, G, C/G, *K, *O)`` is already in this order, so the one copy reads
-    ``x`` in runs of the output's last dimension and no transpose follows the GEMM."""
+    ``x`` in runs of the output's last dimension and no transpose follows the GEMM. With
+    ``samples_last`` the view's sample axis moves after the kernel's: columns
+    ``(G, C/G * prod(K), N * prod(out))``, for one GEMM over all samples (the same one copy)."""
     nd = geom.nd
     n, c = x.shape[:2]
     g = geom.groups
@@ -149,30 +151,19 @@ def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape) -> Any:
     if any(geom.pad):
         x = xp.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in geom.pad])
     st = x.strides
-    shape = (n, g, cg, *geom.kernel, *out_sp)
-    strides = (st[0], st[1] * cg, st[1],
-               *(st[2 + i] * geom.dilate[i] for i in range(nd)),
-               *(st[2 + i] * geom.stride[i] for i in range(nd)))
+    kst = tuple(st[2 + i] * geom.dilate[i] for i in range(nd))
+    ost = tuple(st[2 + i] * geom.stride[i] for i in range(nd))
+    if samples_last:
+        shape = (g, cg, *geom.kernel, n, *out_sp)
+        strides = (st[1] * cg, st[1], *kst, st[0], *ost)
+    else:
+        shape = (n, g, cg, *geom.kernel, *out_sp)
+        strides = (st[0], st[1] * cg, st[1], *kst, *ost)
     cols = xp.ascontiguousarray(_as_strided(xp, x, shape, strides))  # the one copy
-    return cols.reshape(n, g, cg * math.prod(geom.kernel), math.prod(out_sp))
-
-
-def _im2col_t(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape) -> Any:
-    """:func:`_im2col` with the samples next to the output positions: contiguous columns
-    ``(G, C/G * prod(K), N * prod(out))`` (the same one copy of the window view, whose sample
-    axis moves after the kernel's)."""
-    nd = geom.nd
-    n, c = x.shape[:2]
-    g = geom.groups
-    cg = c // g
-    if any(geom.pad):
-        x = xp.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in geom.pad])
-    st = x.strides
-    shape = (g, cg, *geom.kernel, n, *out_sp)
-    strides = (st[1] * cg, st[1], *(st[2 + i] * geom.dilate[i] for i in range(nd)), st[0],
-               *(st[2 + i] * geom.stride[i] for i in range(nd)))
-    cols = xp.ascontiguousarray(_as_strided(xp, x, shape, strides))  # the one copy
-    return cols.reshape(g, cg * math.prod(geom.kernel), n * math.prod(out_sp))
+    rows = cg * math.prod(geom.kernel)
+    if samples_last:
+        return cols.reshape(g, rows, n * math.prod(out_sp))
+    return cols.reshape(n, g, rows, math.prod(out_sp))
 
 
 def _conv(xp: Any, x: Any, w: Any, geom: ConvGeom, out_sp: Shape) -> Any:
@@ -263,7 +254,7 @@ def _conv_wgrad(xp: Any, x: Any, gy: Any, geom: ConvGeom) -> Any:
         # few output positions: per-sample GEMMs would be too thin, so ONE product over all
         # samples, (Cg * K, N * O) x (N * O, F/G), on columns laid out for it (29% faster
         # on LeNet's second convolution, whose output is 8 x 8)
-        colt = _im2col_t(xp, x, geom, out_sp)  # (G, Cg * K, N * O)
+        colt = _im2col(xp, x, geom, out_sp, samples_last=True)  # (G, Cg * K, N * O)
         gt = xp.ascontiguousarray(gy.reshape(n, g, f // g, -1).transpose(1, 0, 3, 2))
         gwt = xp.matmul(colt, gt.reshape(g, -1, f // g))  # (G, Cg * K, F/G)
         return xp.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(f, cg, *geom.kernel)
