@@ -41,7 +41,7 @@ from ..base import FrameworkError
 from ..nd import _gradutil as _gu
 from ..nd import _misc
 from ..nd._base import BaseArray
-from ..nd._op import Op, apply
+from ..nd._op import Op, apply, json_key
 from ..nd._tape import STATE, requires_grad
 from ..npx import _nn as _npx_nn
 from .block import HybridBlock
@@ -306,6 +306,7 @@ class _SoftmaxCE(Op):
     reads the softmax the forward computed on the way: the op's second output, an auxiliary
     one (``aux_outputs``: no gradient flows into it; the loss block does not return it)."""
 
+    name = "softmax_cross_entropy"
     nout = 2
     aux_outputs = (1,)
 
@@ -313,6 +314,12 @@ class _SoftmaxCE(Op):
         self.axis = axis
         self.keepdims = keepdims
         self.scale = scale
+
+    def to_json(self) -> dict[str, Any]:
+        """Its arguments only: not the class offsets that :func:`_flat_class_index` caches on
+        the op (arrays on a device, which a graph file cannot hold)."""
+        return {"op": json_key(self), "attrs": {"axis": self.axis, "keepdims": self.keepdims,
+                                                "scale": self.scale}}
 
     def infer(self, pred: BaseArray, label: BaseArray) -> list[Any]:
         nd = pred.ndim
@@ -380,6 +387,8 @@ class _SoftmaxCEGrad(Op):
     """``(prob - onehot(label)) * g * scale`` along ``ax``, where ``prob`` is the softmax that
     :class:`_SoftmaxCE` returned as its second output (``g`` without ``ax`` or with it of size
     1); used when the backward is not itself recorded."""
+
+    name = "softmax_cross_entropy_grad"
 
     def __init__(self, ax: int, scale: float | None) -> None:
         self.ax = ax
