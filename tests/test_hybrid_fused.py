@@ -815,3 +815,27 @@ def test_the_compiled_program_converts_results_that_are_not_arrays():
         assert got.dtype == onp.float32 and got.shape == ()
         onp.testing.assert_allclose(got.asnumpy(), want, rtol=1e-6)
     assert _graphs(blk)[0].fused is not None
+
+
+class _ManyTwoOutputs(HybridBlock):
+    def forward(self, x):
+        for _ in range(4):  # four two-output steps (and four adds) before the failing one
+            a = apply(_SquareKeepsDouble(), (x,))
+            x = a[0] + a[1]
+        y = apply(_Boom(), (npx.relu(x),))
+        return ((y + 1) * 2 - 3) / 4  # steps after it: the failing one is not simply the last
+
+
+def test_the_compiled_program_names_the_step_after_many_multi_output_ones():
+    # steps: (two-output, add) x 4 = 0..7, relu 8, boom 9, then four more
+    blk = _ManyTwoOutputs()
+    blk.hybridize()
+    x = _data((2, 3)) * 0.1
+    blk(x).wait_to_read()
+    blk(x).wait_to_read()
+    _Boom.armed = True
+    try:
+        with pytest.raises(ValueError, match=r"'boom_op', step 9 "):
+            blk(x).asnumpy()
+    finally:
+        _Boom.armed = False

@@ -660,8 +660,8 @@ def _compile(prog: list[Any], xp: Any) -> tuple[Any, list[int]]:
         src.append(f"    r = k{k}(_xp, {args})")
         results = ["r"] if single else [f"r[{j}]" for j in range(len(ospecs))]
         if not single:
-            src.append(f"    r = tuple(r)\n    if len(r) != {len(ospecs)}: r = _fix(_xp, r, "
-                       f"None, None)")
+            src.append("    r = tuple(r)")
+            src.append(f"    if len(r) != {len(ospecs)}: r = _fix(_xp, r, None, None)")
         for j, ((s, shape, dt), r) in enumerate(zip(ospecs, results)):
             env[f"d{k}_{j}"] = dt
             env[f"s{k}_{j}"] = shape
