@@ -779,3 +779,27 @@ def test_gpu_matches_cpu(name: str) -> None:
         assert onp.isfinite(results[1]).all()
         return
     onp.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("gdtype", ["float32", "float16"])
+def test_large_sgd_update_in_blocks_is_bit_identical(momentum, gdtype, monkeypatch):
+    # a weight larger than a block is updated block by block; the oracle is the same kernel on
+    # the whole array at once (the block size forced above the weight's)
+    from framework.nd import _update
+    rng = onp.random.default_rng(0)
+    n = 3 * _update._BLOCK + 123
+    w0 = rng.standard_normal(n).astype(onp.float32).reshape(-1, 1)
+    g = rng.standard_normal(n).astype(gdtype).reshape(-1, 1)
+    m0 = rng.standard_normal(n).astype(onp.float32).reshape(-1, 1)
+    out = []
+    for block in (_update._BLOCK, 10 * n):
+        monkeypatch.setattr(_update, "_BLOCK", block)
+        w, m = w0.copy(), m0.copy()
+        _update.k_sgd(onp, w, g, m if momentum else None, 0.1, 0.01, 1 / 32, None, momentum)
+        out.append((w, m))
+    onp.testing.assert_array_equal(out[0][0], out[1][0])
+    onp.testing.assert_array_equal(out[0][1], out[1][1])
+    if not momentum:  # and the closed form
+        want = w0 * onp.float32(1 - 0.1 * 0.01) - g.astype(onp.float32) * onp.float32(0.1 / 32)
+        onp.testing.assert_allclose(out[0][0], want, rtol=1e-6)
