@@ -214,34 +214,37 @@ _WIDE_COL2IM = 16
 
 def _col2im_wide(xp: Any, gm: Any, wm: Any, geom: ConvGeom, in_sp: Shape, out_sp: Shape,
                  padded: Shape) -> Any:
-    """Stride-1 data gradient with contiguous col2im adds.
+    """Stride-1 data gradient with long contiguous col2im adds.
 
     ``gm`` (N, G, F/G, prod(out)) is zero-extended in every spatial dimension but the first to
     the padded input's size, so that output position ``o`` and kernel offset ``k`` meet at the
-    flat padded index ``flat(o) + flat(k * dilate)``: each kernel offset is then one add of a
-    contiguous run of ``out[0] * prod(padded[1:])`` elements per (sample, channel). The extra
-    columns are zeros, so what they add (wrapping into the next row) is zero."""
+    flat padded index ``flat(o) + flat(k * dilate)``; the extra columns are zeros, so what they
+    add (wrapping into the next row) is zero. The samples are the innermost axis, so ONE GEMM
+    covers them all and each kernel offset is one add of a contiguous run of ``out[0] *
+    prod(padded[1:]) * N`` elements per channel (LeNet's second convolution: 1,280 -> 1,110 us
+    against samples outermost, whose adds ran over rows of 96 elements). The additions happen
+    in the same order per element, so the values are the same."""
     nd = geom.nd
     n, g, fg = gm.shape[:3]
-    cg = wm.shape[2] // math.prod(geom.kernel)
+    kk = math.prod(geom.kernel)
+    cg = wm.shape[2] // kk
     pstride = tuple(math.prod(padded[i + 1:]) for i in range(nd))
     length = out_sp[0] * pstride[0]
-    if nd > 1:
-        wide = xp.zeros((n, g, fg, out_sp[0], *padded[1:]), dtype=gm.dtype)
-        wide[(slice(None),) * 4 + tuple(slice(0, o) for o in out_sp[1:])] = \
-            gm.reshape(n, g, fg, *out_sp)
-        gm = wide.reshape(n, g, fg, length)
-    cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, L)
-    cols = cols.reshape(n, g, cg, math.prod(geom.kernel), length)
+    wide = xp.zeros((g, fg, out_sp[0], *padded[1:], n), dtype=gm.dtype)
+    wide[(slice(None),) * 3 + tuple(slice(0, o) for o in out_sp[1:])] = \
+        xp.moveaxis(gm.reshape(n, g, fg, *out_sp), 0, -1)
+    cols = xp.matmul(wm.transpose(0, 2, 1), wide.reshape(g, fg, length * n))  # (G, Cg*K, L*N)
+    cols = cols.reshape(g, cg, kk, length * n)
     shifts = [sum(o * d * s for o, d, s in zip(offs, geom.dilate, pstride))
               for offs in itertools.product(*(range(k) for k in geom.kernel))]
     total = math.prod(padded)
-    buf = xp.zeros((n, g, cg, max(total, max(shifts) + length)), dtype=cols.dtype)
+    run = length * n
+    buf = xp.zeros((g, cg, max(total, max(shifts) + length) * n), dtype=cols.dtype)
     for k, sh in enumerate(shifts):
-        buf[..., sh:sh + length] += cols[:, :, :, k]
-    out = buf[..., :total].reshape(n, g * cg, *padded)
+        buf[:, :, sh * n:sh * n + run] += cols[:, :, k]
+    out = buf[:, :, :total * n].reshape(g * cg, *padded, n)
     crop = tuple(slice(p, p + s) for p, s in zip(geom.pad, in_sp))
-    return xp.ascontiguousarray(out[(slice(None),) * 2 + crop])
+    return xp.ascontiguousarray(xp.moveaxis(out[(slice(None),) + crop], -1, 0))
 
 
 def _conv_wgrad(xp: Any, x: Any, gy: Any, geom: ConvGeom) -> Any:
