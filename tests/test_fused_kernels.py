@@ -13,6 +13,7 @@ import pytest
 from framework import autograd, np, npx
 from framework.gluon import loss as gloss
 from framework.nd import _conv
+from framework.nd._op import apply
 
 RNG = onp.random.default_rng(7)
 
@@ -186,3 +187,30 @@ def test_weight_gradient_is_the_adjoint_in_w(case, one_gemm, monkeypatch):
     assert gw.shape == w.shape
     lhs = float((_conv._conv(onp, x, w, geom, out) * gy).sum())
     assert abs(lhs - float((w * gw).sum())) <= 1e-9 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("kernel,stride,pad,layout", [
+    ((2, 2), (2, 2), (0, 0), "NCHW"), ((3, 3), (2, 2), (1, 1), "NCHW"),
+    ((2, 2), (1, 1), (0, 0), "NHWC"), ((3,), (2,), (1,), "NCW")])
+def test_max_pool_scatter_with_the_pooled_output_equals_without(kernel, stride, pad, layout):
+    # the backward passes the pooling's output (the window maxima) to the scatter, which then
+    # does not compute them again; ties (ReLU zeros), NaN and overlapping windows included
+    rng = onp.random.default_rng(5)
+    nd = len(kernel)
+    shape = (2, 3) + (7,) * nd if layout.startswith("NC") else (2,) + (7,) * nd + (3,)
+    xv = onp.maximum(rng.standard_normal(shape), 0).astype(onp.float32)
+    xv.reshape(-1)[[3, 40]] = onp.nan
+    x = np.array(xv)
+    geom = _conv.pool_geom(x.shape, kernel, stride, pad, "valid", False, True, layout)
+    y = _conv.pooling(x, kernel, stride, pad, "max", layout=layout)
+    g = np.array(rng.standard_normal(y.shape).astype(onp.float32))
+    op = _conv.MaxPoolScatter(geom)
+    with_y = apply(op, (x, g, y)).asnumpy()
+    without = apply(_conv.MaxPoolScatter(geom), (x, g)).asnumpy()
+    onp.testing.assert_array_equal(with_y, without)
+    # and the gradient the pooling's backward gives is that scatter
+    x.attach_grad()
+    with autograd.record():
+        yy = _conv.pooling(x, kernel, stride, pad, "max", layout=layout)
+    yy.backward(g)
+    onp.testing.assert_array_equal(x.grad.asnumpy(), without)

@@ -587,18 +587,20 @@ def _window_scatter(xp: Any, parts: Any, geom: PoolGeom, n: int, c: int, dt: Any
     return xp.ascontiguousarray(buf[lead + crop])
 
 
-def _max_scatter(xp: Any, x: Any, g: Any, geom: PoolGeom) -> Any:
+def _max_scatter(xp: Any, x: Any, g: Any, geom: PoolGeom, ymax: Any = None) -> Any:
     """``g`` (N, C, *O) routed to the first maximum (row-major within the window, NaN counting
-    as the maximum, as ``argmax`` does) of each window of channel-first ``x``.
+    as the maximum, as ``argmax`` does) of each window of channel-first ``x``; ``ymax``: the
+    window maxima when the caller has them (the pooling's output, the same values).
 
     One pass per kernel offset: that offset's slice is a window's first maximum where it equals
     the window's maximum and no earlier offset was. Windows that do not overlap (stride >=
     kernel) write their gradient straight into place; overlapping ones add."""
     padded = _pad_for_pool(xp, x, geom, _fill_for(x.dtype, "max"))
     slices = _offset_slices(geom)
-    ymax = padded[slices[0]].copy()
-    for sl in slices[1:]:
-        xp.maximum(ymax, padded[sl], out=ymax)
+    if ymax is None:
+        ymax = padded[slices[0]].copy()
+        for sl in slices[1:]:
+            xp.maximum(ymax, padded[sl], out=ymax)
     nan = x.dtype.kind in "fc" and bool(xp.isnan(ymax).any())
     # g * hit is the fastest masked write, but inf * False is NaN: use where() then
     finite = g.dtype.kind not in "fc" or bool(xp.isfinite(g).all())
@@ -680,8 +682,8 @@ class Pooling(Op):
         if x._dtype.kind != "f":
             return [None]
         kind = self.pool_type
-        if kind == "max":
-            return [apply(MaxPoolScatter(self.geom), (x, g))]
+        if kind == "max":  # (the output holds the window maxima the scatter needs)
+            return [apply(MaxPoolScatter(self.geom), (x, g, y))]
         if kind in ("avg", "sum") or self.p == 1:
             return [apply(PoolAdjoint(self.geom, kind == "avg"), (g,))]
         return [_lp_grad(self.geom, self.p, x, y, g)]
@@ -732,15 +734,17 @@ class PoolAdjoint(Op):
 
 @register("_max_pool_scatter")
 class MaxPoolScatter(Op):
-    """The gradient of max pooling: ``g`` routed to the first maximum of each window of ``x``."""
+    """The gradient of max pooling: ``g`` routed to the first maximum of each window of ``x``.
+    Its inputs are ``(x, g)``, or ``(x, g, y)`` with ``y`` the pooling's output (the window
+    maxima), which then need not be computed again; no gradient flows into ``y``."""
 
     def __init__(self, geom: PoolGeom) -> None:
         self.geom = geom
 
-    def infer(self, x: BaseArray, g: BaseArray) -> Specs:
+    def infer(self, x: BaseArray, g: BaseArray, y: BaseArray | None = None) -> Specs:
         return [(x._shape, g._dtype)]
 
-    def forward(self, xp: Any, x: Any, g: Any) -> Any:
+    def forward(self, xp: Any, x: Any, g: Any, y: Any = None) -> Any:
         geom = self.geom
         xc = _cf(xp, x, geom.last)
         gc = _cf(xp, g, geom.last)
@@ -750,13 +754,15 @@ class MaxPoolScatter(Op):
             out = _window_scatter(xp, lambda j, offs: xp.where(am == j, gc, zero), geom,
                                   gc.shape[0], gc.shape[1], gc.dtype)
             return _back(xp, out, geom.last)
-        return _back(xp, _max_scatter(xp, xc, gc, geom), geom.last)
+        ymax = None if y is None else _cf(xp, y, geom.last)
+        return _back(xp, _max_scatter(xp, xc, gc, geom, ymax), geom.last)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
-        x, _ = inputs
+        x = inputs[0]
         (h,) = out_grads
         # piecewise constant in x: zero gradient there
-        return [zeros_like(x), apply(MaxPoolGather(self.geom), (x, h))]
+        return [zeros_like(x), apply(MaxPoolGather(self.geom), (x, h))] + \
+            [None] * (len(inputs) - 2)
 
 
 @register("_max_pool_gather")
