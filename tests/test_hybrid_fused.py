@@ -601,7 +601,8 @@ def test_in_place_steps_never_overwrite_a_live_or_returned_buffer():
     dot = Dot()
 
     def step(kind, op, ins, outs):
-        return (kind, getattr(op, "forward", None), ins, outs, op, True, [])
+        return (kind, getattr(op, "forward", None), ins, outs, op, True,
+                [(o, (2, 2), onp.dtype("float32")) for o in outs])
 
     base = [step(_OP, dot, [0, 1], [2]), step(_OP, _RELU_GRAD, [2, 3], [4])]
     assert _in_place(base, {4})[1][1] == _RELU_GRAD.forward_inplace
@@ -610,8 +611,15 @@ def test_in_place_steps_never_overwrite_a_live_or_returned_buffer():
     assert _in_place(later, {4, 5})[1][1] == _RELU_GRAD.forward  # read again later
     viewed = [base[0], step(_VIEW, None, [2], [6]), base[1]]
     assert _in_place(viewed, {4, 6})[2][1] == _RELU_GRAD.forward  # a view shares it
-    not_fresh = [step(_OP, _RELU_GRAD, [0, 1], [2]), base[1]]
+    not_fresh = [step(_OP, _Boom(), [0], [2]), base[1]]
     assert _in_place(not_fresh, {4})[1][1] == _RELU_GRAD.forward  # producer not fresh
+    # a step that may return a view of slot 2 (an op not known to return a new array, such as
+    # basic indexing) read it before: its result could outlive the in-place write
+    indexed = [base[0], step(_OP, _Boom(), [2], [6]), base[1], step(_OP, dot, [6, 1], [7])]
+    assert _in_place(indexed, {4, 7})[2][1] == _RELU_GRAD.forward
+    other_shape = [base[0], (_OP, _RELU_GRAD.forward, [2, 3], [4], _RELU_GRAD, True,
+                             [(4, (2, 2), onp.dtype("float64"))])]
+    assert _in_place(other_shape, {4})[1][1] == _RELU_GRAD.forward  # the result's dtype differs
     outside = [step(_OP, _RELU_GRAD, [7, 3], [4])]
     assert _in_place(outside, {4})[0][1] == _RELU_GRAD.forward  # an input of the call
 
@@ -839,3 +847,47 @@ def test_the_compiled_program_names_the_step_after_many_multi_output_ones():
             blk(x).asnumpy()
     finally:
         _Boom.armed = False
+
+
+class _ElementwiseChain(HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(8, in_units=6)
+
+    def forward(self, x, row):
+        h = npx.activation(self.dense(x), act_type="relu")  # relu into the dense's result
+        h = np.tanh(h * 2.0 + 1.0) - row  # scalar ops, a unary ufunc, an array op
+        b = (np.exp(h[:, :1] * 0.5) + row)  # a (n, 1) result broadcast: not into that buffer
+        return np.maximum(h * b, 0.25) / 3.0
+
+
+def test_elementwise_chains_run_in_place_and_stay_bit_identical():
+    blk = _ElementwiseChain()
+    blk.initialize(mx.init.Normal(0.5))
+    x, row = _data((5, 6), 7), _data((1, 8), 8)
+    want = blk(x, row).asnumpy()
+    blk.hybridize()
+    for _ in range(3):
+        onp.testing.assert_array_equal(blk(x, row).asnumpy(), want)
+    fused = _graphs(blk)[0].fused
+    names = [getattr(st[4], "name", "") for st in fused.run_prog_nograd
+             if st[0] == 0 and st[1] != st[4].forward]
+    # in place: relu, *2, +1, tanh, -row; exp in the (n, 1) branch, but not its + row (which
+    # broadcasts to (n, 8)); not h * b (h was indexed: a view of it may live on); then maximum
+    # and /3. Never the steps reading only the graph's inputs
+    assert names == ["_npx_activation", "multiply", "add", "tanh", "subtract", "exp",
+                     "maximum", "true_divide"], names
+    # the program run under record() keeps every intermediate: nothing in place there
+    assert all(st[0] == 1 or st[1] == st[4].forward for st in fused.run_prog)
+    # under record() the intermediates are kept: the same values, gradients as imperative
+    x.attach_grad()
+    with autograd.record():
+        y = blk(x, row)
+    y.backward()
+    g_h = x.grad.asnumpy()
+    blk.hybridize(False)
+    with autograd.record():
+        y2 = blk(x, row)
+    y2.backward()
+    onp.testing.assert_array_equal(y.asnumpy(), y2.asnumpy())
+    onp.testing.assert_array_equal(g_h, x.grad.asnumpy())

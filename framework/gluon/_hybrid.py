@@ -600,29 +600,42 @@ class _Fused:
 
 def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
     """``run_prog`` with the steps that can write their result into a dead input doing so:
-    an op with ``forward_inplace`` whose first input is the fresh result (an op with
-    ``fresh_output``: never an input's buffer or a view of one) of an earlier step of this
-    program, is not returned, is not the base of a view, and is read by no later step. For
-    programs run while autograd does not record, when only the returned arrays are kept. The
-    in-place kernel is the same ufunc with ``out=``, so the values are the same bit for bit."""
-    fresh: set[int] = set()
-    viewed: set[int] = set()
+    an op with ``forward_inplace`` (elementwise ufuncs, relu, the relu gradient) whose first
+    input is the fresh result (an op with ``fresh_output``: never an input's buffer or a view
+    of one) of an earlier step of this program, of the result's own shape and dtype, is not
+    returned, is read by no later step, and was read by no step that may have returned a view
+    of it (a view step, or any op not known to return a new array). A chain of elementwise
+    ops then runs in one buffer, without temporaries. For programs run while autograd does not
+    record, when only the returned arrays are kept. The in-place kernel is the same ufunc with
+    ``out=``, so the values are the same bit for bit."""
+    fresh: dict[int, tuple[Any, Any]] = {}  # slot -> (shape, dtype) of a fresh result
+    # slot -> the steps that read it and may return a view of it (views, and every op not
+    # known to return a new array, such as basic indexing): such a view could outlive it
+    aliasing: dict[int, set[int]] = {}
     last: dict[int, int] = {}
-    for k, (kind, _kern, in_ids, out_ids, op, single, _sp) in enumerate(run_prog):
+    for k, (kind, _kern, in_ids, _out, op, single, ospecs) in enumerate(run_prog):
         for i in in_ids:
             last[i] = k
-        if kind == _VIEW:
-            viewed.update(in_ids)
-        elif single and getattr(op, "fresh_output", False):
-            fresh.update(out_ids)
+        made_fresh = kind == _OP and single and getattr(op, "fresh_output", False)
+        if not made_fresh:
+            for i in in_ids:
+                aliasing.setdefault(i, set()).add(k)
+        else:
+            for s, shape, dt in ospecs:
+                fresh[s] = (shape, dt)
     out = list(run_prog)
     for k, (kind, _kern, in_ids, out_ids, op, single, ospecs) in enumerate(run_prog):
+        if kind != _OP or not single or not in_ids:
+            continue
         inplace = getattr(op, "forward_inplace", None)
-        if kind != _OP or inplace is None or not single or not in_ids:
+        if inplace is None:
             continue
         s = in_ids[0]
-        if s in fresh and s not in viewed and s not in exposed and last[s] == k \
-                and in_ids.count(s) == 1:
+        # (the dead buffer must already have the result's shape and dtype: no broadcasting
+        # into it, no cast; then the ufunc with out= computes the same values)
+        if s in fresh and aliasing.get(s, set()) <= {k} and s not in exposed \
+                and last[s] == k and in_ids.count(s) == 1 \
+                and fresh[s] == (ospecs[0][1], ospecs[0][2]):
             out[k] = (kind, inplace, in_ids, out_ids, op, single, ospecs)
     return out
 

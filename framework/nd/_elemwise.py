@@ -79,9 +79,17 @@ def _np(name: str) -> Callable[[Any, Any], Any]:
 UNARY: dict[str, tuple[Callable[[Any, Any], Any], str, str]] = {}
 
 
+#: unary rows that are one NumPy ufunc call (name -> ufunc name): a fused program may write
+#: their result into a dead input buffer (``ufunc(x, out=x)``, the same values)
+_UNARY_UFUNC: dict[str, str] = {}
+
+
 def _u(name: str, rule: str, fn: Callable[[Any, Any], Any] | None = None,
        reject: str = "") -> None:
     UNARY[name] = (fn if fn is not None else _np(name), rule, reject)
+    if fn is None and rule in ("same", "float") and isinstance(getattr(numpy, name, None),
+                                                               numpy.ufunc):
+        _UNARY_UFUNC[name] = name
 
 
 for _n in ("abs", "negative", "positive", "sign", "square", "floor", "ceil", "trunc", "rint",
@@ -99,6 +107,7 @@ _u("logical_not", "bool")
 _u("bitwise_not", "same", _np("invert"), reject="fc")
 _u("invert", "same", reject="fc")
 _u("relu", "same", _relu)
+_UNARY_UFUNC["relu"] = "maximum"  # maximum(x, 0)
 _u("sigmoid", "float", _sigmoid)
 _u("softsign", "float", _softsign)
 _u("softrelu", "float", _softrelu)
@@ -130,6 +139,21 @@ class UnaryOp(Op):
         if self.rule == "float" and x.dtype.kind not in "fc":
             x = x.astype(_dt.default_float())
         return self.fn(xp, x)
+
+    @property
+    def fresh_output(self) -> bool:
+        """The result is a new array (for a fused program's in-place pass)."""
+        return self.name in _UNARY_UFUNC
+
+    @property
+    def forward_inplace(self) -> Callable[[Any, Any], Any] | None:
+        """``forward`` written into ``x`` (a dead buffer of the result's dtype and shape)."""
+        uf = _UNARY_UFUNC.get(self.name)
+        if uf is None:
+            return None
+        if uf == "maximum":
+            return lambda xp, x: xp.maximum(x, 0, out=x)
+        return lambda xp, x: getattr(xp, uf)(x, out=x)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (y,), (g,) = inputs, outputs, out_grads
@@ -175,11 +199,18 @@ def unary(name: str, x: BaseArray, out: BaseArray | None = None) -> BaseArray:
 BINARY: dict[str, tuple[Callable[[Any, Any, Any], Any], str]] = {}
 
 
+#: binary rows with a float or arithmetic result that are one NumPy ufunc call (name -> ufunc
+#: name): a fused program may write their result into a dead first input (``out=``)
+_BINARY_UFUNC: dict[str, str] = {}
+
+
 def _b(name: str, rule: str, fn: Callable[[Any, Any, Any], Any] | None = None,
        np_name: str | None = None) -> None:
     if fn is None:
         n = np_name or name
         fn = lambda xp, a, b, _n=n: getattr(xp, _n)(a, b)
+        if rule in ("arith", "float"):
+            _BINARY_UFUNC[name] = n
     if rule == "float":
         fn = _float_inputs(fn)
     BINARY[name] = (fn, rule)
@@ -263,6 +294,27 @@ class BinaryOp(Op):
     def forward(self, xp: Any, a: Any, b: Any) -> Any:
         return self.fn(xp, a, b)
 
+    @property
+    def fresh_output(self) -> bool:
+        """The result is a new array (for a fused program's in-place pass)."""
+        return self.name in _BINARY_UFUNC
+
+    @property
+    def forward_inplace(self) -> Callable[[Any, Any, Any], Any] | None:
+        """``forward`` written into ``a`` (a dead buffer of the result's dtype and shape)."""
+        uf = _BINARY_UFUNC.get(self.name)
+        if uf is None:
+            return None
+        one_byte = self.rule == "float"  # (as _float_inputs: 1-byte ints computed in float)
+        fdt = _dt.default_float()
+
+        def inplace(xp: Any, a: Any, b: Any) -> Any:
+            if one_byte and b.dtype.itemsize == 1:
+                b = b.astype(fdt)
+            return getattr(xp, uf)(a, b, out=a)
+
+        return inplace
+
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (a, b), (y,), (g,) = inputs, outputs, out_grads
         grad = BINARY_GRAD.get(self.name)
@@ -290,6 +342,22 @@ class BinaryScalarOp(Op):
     def forward(self, xp: Any, x: Any) -> Any:
         fn = BINARY[self.name][0]
         return fn(xp, self.scalar, x) if self.reverse else fn(xp, x, self.scalar)
+
+    @property
+    def fresh_output(self) -> bool:
+        """The result is a new array (for a fused program's in-place pass)."""
+        return self.name in _BINARY_UFUNC
+
+    @property
+    def forward_inplace(self) -> Callable[[Any, Any], Any] | None:
+        """``forward`` written into ``x`` (a dead buffer of the result's dtype and shape)."""
+        uf = _BINARY_UFUNC.get(self.name)
+        if uf is None:
+            return None
+        s, rev = self.scalar, self.reverse
+        if rev:
+            return lambda xp, x: getattr(xp, uf)(s, x, out=x)
+        return lambda xp, x: getattr(xp, uf)(x, s, out=x)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (y,), (g,) = inputs, outputs, out_grads

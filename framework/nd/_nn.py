@@ -112,6 +112,16 @@ class Activation(Op):
         xp.maximum(x, x.dtype.type(0), out=out)
         return True
 
+    #: the result is a new array (for a fused program's in-place pass)
+    fresh_output = True
+
+    @property
+    def forward_inplace(self) -> Any:
+        """relu written into ``x`` (a fused program's dead buffer); None for the others."""
+        if self.act != "relu":
+            return None
+        return lambda xp, x: xp.maximum(x, x.dtype.type(0), out=x)
+
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (y,), (g,) = inputs, outputs, out_grads
         if x._dtype.kind != "f":
@@ -145,6 +155,7 @@ class _ReluGrad(Op):
     gradient: the same mask applied to the incoming gradient, none for ``x``."""
 
     name = "relu_grad"
+    fresh_output = True  # (its product is a new array)
 
     def infer(self, g: BaseArray, x: BaseArray) -> Specs:
         if g._shape != x._shape or g._dtype != x._dtype:
@@ -374,6 +385,9 @@ def _as_2d(a: BaseArray, cols: int) -> BaseArray:
 class FullyConnected(Op):
     """``y = x W^T + b``; ``flatten`` collapses x's trailing axes, otherwise the last axis is
     transformed."""
+
+    #: the result is a new array (its GEMM's): a fused program may overwrite it once it is dead
+    fresh_output = True
 
     def __init__(self, flatten: bool = True) -> None:
         self.flatten = bool(flatten)

@@ -70,6 +70,10 @@ _EMPTY_NAME = {"max": "maximum", "min": "minimum"}
 class Reduce(Op):
     """A reduction over ``axis`` with ``keepdims``; ``ddof`` for std/var."""
 
+    #: the result is a new array, never a view of the input (for a fused program's in-place
+    #: pass)
+    fresh_output = True
+
     def __init__(self, name: str, axis: Any = None, keepdims: bool = False,
                  dtype: Any = None, ddof: int = 0) -> None:
         self.name = name  # type: ignore[misc]
