@@ -508,6 +508,13 @@ def test_multi_tensor_sgd_checks_every_update_and_matches_closed_form() -> None:
         ws[0].asnumpy()
     assert seen == [(3,), (2, 2)]
     onp.testing.assert_allclose(ws[1].asnumpy(), 0.9 - 2.0, rtol=1e-6)
+    # weights on two devices: one task per device, the same closed form
+    on = [np.array(onp.full(3, 2.0, onp.float32), device=mx.cpu(i)) for i in (0, 1)]
+    gon = [np.array(onp.full(3, 4.0, onp.float32), device=mx.cpu(i)) for i in (0, 1)]
+    opt2 = mx.optimizer.SGD(learning_rate=0.5, wd=0.1, rescale_grad=0.5)
+    opt2.update([0, 1], on, gon, [None, None])
+    for w in on:  # w = 2 - 0.5 * (0.5 * 4 + 0.1 * 2)
+        onp.testing.assert_allclose(w.asnumpy(), 0.9, rtol=1e-6)
     with pytest.raises(ValueError, match=r"gradient shape \(4,\) does not match weight shape"):
         K.launch_many("sgd_update", [ws[0], ws[1]], [np.ones((4,)), gs[1]], [(None,), (None,)],
                       [(0.1, 0.0), (0.1, 0.0)], lambda xp, w, g, s, lr, wd: None)

@@ -25,12 +25,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy
-
 from ..base import FrameworkError, ShapeError
 from ..nd import _create, _elemwise
 from ..nd._array import set_autograd_hooks
-from ..nd._base import BaseArray, array_class, execute
+from ..nd._base import BaseArray, execute
 from ..nd._op import Op
 from ..nd._tape import STATE, Node, requires_grad, set_grad, set_trace
 from ..nd._tape import record as _record_node
@@ -147,13 +145,6 @@ def _topo(heads: Sequence[BaseArray]) -> list[Node]:
     return order
 
 
-def _ones_like(h: BaseArray) -> BaseArray:
-    """The default head gradient: ones like ``h`` (made at once, like ``np.ones_like``)."""
-    if h._device.device_type == "cpu":
-        return array_class()._wrap(numpy.ones(h._shape, h._dtype), h._device)
-    return _create.ones_like(h)
-
-
 def _key(x: BaseArray) -> tuple[int, int]:
     if x._node is not None:
         return (id(x._node[0]), x._node[1])
@@ -187,7 +178,7 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
     with _scope(create_graph, train_mode):
         for h, hg in zip(heads, head_grads):
             if hg is None:
-                hg = _ones_like(h)
+                hg = _create.ones_like(h)
             elif not isinstance(hg, BaseArray):
                 raise TypeError(f"backward: head gradients must be ndarrays, got "
                                 f"{type(hg).__name__}")

@@ -515,7 +515,7 @@ class _Fused:
         made: dict[int, Any] = {}
         for s in self.exposed:
             shape, dt = specs[s]
-            made[s] = _pending(klass, var, device, shape, dt)
+            made[s] = klass._pending(shape, dt, device, var)
         return made
 
     def _fill_list(self, made: dict[int, Any]) -> list[tuple[int, Any]]:
@@ -527,59 +527,25 @@ class _Fused:
         """Push the task: ``feed(bufs)`` puts the input buffers in their slots, the program
         runs, ``fill`` stores the returned buffers in their arrays (and ``box`` keeps them
         all)."""
-        xp, owner, n = self.xp, self.owner, self.n_slots
-        ndarray_t = xp.ndarray
+        owner, n = self.owner, self.n_slots
+        compiled = self.compiled.get(id(prog))
+        if compiled is None:
+            pooled = self.pooled if self.pool is not None else ()
+            compiled = self.compiled[id(prog)] = _compile(prog, self.xp, set(pooled))
+        straight, lines = compiled
         into = self._buffers() if self.pool is not None else None
-        if into is None:
-            compiled = self.compiled.get(id(prog))
-            if compiled is None:
-                compiled = self.compiled[id(prog)] = _compile(prog, xp)
-            straight, lines = compiled
 
-            def run() -> None:
-                bufs: list[Any] = [None] * n
-                feed(bufs)
-                try:
-                    straight(bufs)
-                except Exception as exc:
-                    k = _failed_step(exc, lines)
-                    raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
-                _fill(fill, bufs, box)
-
-            execute(self.name, run, reads, [made[self.exposed[0]]], inline=self.inline)
-            return
-
-        def task() -> None:
+        def run() -> None:
             bufs: list[Any] = [None] * n
             feed(bufs)
-            k = -1
             try:
-                for kind, kern, in_ids, out_ids, op, single, ospecs in prog:
-                    k += 1
-                    if kind == _VIEW:
-                        bufs[out_ids[0]] = kern(bufs[in_ids[0]])
-                        continue
-                    args = [bufs[i] for i in in_ids]
-                    if into is not None and single and out_ids[0] in into:
-                        out = into[out_ids[0]]
-                        if op.forward_into(xp, out, *args):
-                            bufs[out_ids[0]] = out
-                            continue
-                    res = kern(xp, *args)
-                    for (s, shape, dt), r in zip(ospecs, (res,) if single else res):
-                        if type(r) is not ndarray_t:
-                            r = xp.asarray(r)
-                        if r.dtype != dt:
-                            r = r.astype(dt)
-                        if r.shape != shape:
-                            raise AssertionError(f"internal: op produced shape {r.shape}, "
-                                                 f"inferred {shape}")
-                        bufs[s] = r
+                straight(bufs, into)
             except Exception as exc:
+                k = _failed_step(exc, lines)
                 raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
             _fill(fill, bufs, box)
 
-        execute(self.name, task, reads, [made[self.exposed[0]]], inline=self.inline)
+        execute(self.name, run, reads, [made[self.exposed[0]]], inline=self.inline)
 
     def _buffers(self) -> dict[int, Any]:
         """static_alloc: this call's output buffer for each step that can write into one; the
@@ -640,49 +606,44 @@ def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
     return out
 
 
-def _pending(klass: type, var: Var, device: Any, shape: tuple[int, ...], dt: Any) -> Any:
-    """A new array of ``klass`` that a task will fill, on the task's variable ``var``."""
-    a = object.__new__(klass)
-    a._buf = None
-    a._var = var
-    a._device = device
-    a._shape = shape
-    a._dtype = dt
-    a._grad = None
-    a._grad_req = "null"
-    a._node = None
-    return a
-
-
-def _compile(prog: list[Any], xp: Any) -> tuple[Any, list[int]]:
-    """``prog`` as one Python function of the slot list, straight-line code with the kernels,
-    slot numbers and traced output specs bound in: what the task's loop over the steps does,
-    without the loop's per-step unpacking, list building and branching (about 0.7 us a step).
-    Every result is still checked (array type, dtype, shape) and converted as the loop does.
-    Returns the function and each step's first line (to name a failing step)."""
+def _compile(prog: list[Any], xp: Any, pooled: set[int]) -> tuple[Any, list[int]]:
+    """``prog`` as one Python function ``(slots, into)``: straight-line code with the kernels,
+    slot numbers and traced output specs bound in, without a loop's per-step unpacking, list
+    building and branching (about 0.7 us a step). Every result is checked (array type, dtype,
+    shape) and converted if needed. With ``hybridize(static_alloc=True)`` the steps whose
+    result slot is in ``pooled`` first try to write into ``into[slot]``, the call's kept
+    buffer (``Op.forward_into``). Returns the function and each step's first line (to name a
+    failing step)."""
     env: dict[str, Any] = {"_nd": xp.ndarray, "_fix": _fix_result, "_xp": xp}
-    src = ["def _straight(b):"]
+    src = ["def _straight(b, into):"]
     lines = []
-    for k, (kind, kern, in_ids, out_ids, _op, single, ospecs) in enumerate(prog):
+    for k, (kind, kern, in_ids, out_ids, op, single, ospecs) in enumerate(prog):
         lines.append(len(src) + 1)
         env[f"k{k}"] = kern
         args = ", ".join(f"b[{i}]" for i in in_ids)
         if kind == _VIEW:
             src.append(f"    b[{out_ids[0]}] = k{k}({args})")
             continue
-        src.append(f"    r = k{k}(_xp, {args})")
+        pad = "    "
+        if single and out_ids[0] in pooled:
+            env[f"into{k}"] = op.forward_into
+            src.append(f"    o = into[{out_ids[0]}]")
+            src.append(f"    if into{k}(_xp, o, {args}): b[{out_ids[0]}] = o")
+            src.append("    else:")
+            pad = "        "
+        src.append(f"{pad}r = k{k}(_xp, {args})")
         results = ["r"] if single else [f"r[{j}]" for j in range(len(ospecs))]
         if not single:
-            src.append("    r = tuple(r)")
-            src.append(f"    if len(r) != {len(ospecs)}: r = _fix(_xp, r, None, None)")
+            src.append(f"{pad}r = tuple(r)")
+            src.append(f"{pad}if len(r) != {len(ospecs)}: r = _fix(_xp, r, None, None)")
         for j, ((s, shape, dt), r) in enumerate(zip(ospecs, results)):
             env[f"d{k}_{j}"] = dt
             env[f"s{k}_{j}"] = shape
             d, sh = f"d{k}_{j}", f"s{k}_{j}"
-            src.append(f"    x = {r}")
-            src.append(f"    if x.__class__ is not _nd or x.dtype != {d} or x.shape != {sh}: "
+            src.append(f"{pad}x = {r}")
+            src.append(f"{pad}if x.__class__ is not _nd or x.dtype != {d} or x.shape != {sh}: "
                        f"x = _fix(_xp, x, {d}, {sh})")
-            src.append(f"    b[{s}] = x")
+            src.append(f"{pad}b[{s}] = x")
     if len(src) == 1:
         src.append("    pass")
     code = compile("\n".join(src) + "\n", "<fused program>", "exec")
@@ -829,7 +790,7 @@ class _GraphBackward(Op):
         for s, (shape, dt) in fused.specs.items():
             if s in made:
                 continue
-            a = made[s] = _pending(fused.cls, var, fused.device, shape, dt)
+            a = made[s] = fused.cls._pending(shape, dt, fused.device, var)
             new.append((alias.get(s, s), a))
         box = self.box
         assert box is not None

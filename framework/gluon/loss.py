@@ -41,7 +41,7 @@ from ..base import FrameworkError
 from ..nd import _gradutil as _gu
 from ..nd import _misc
 from ..nd._base import BaseArray
-from ..nd._op import Op, apply, json_key
+from ..nd._op import Op, apply
 from ..nd._tape import STATE, requires_grad
 from ..npx import _nn as _npx_nn
 from .block import HybridBlock
@@ -315,12 +315,6 @@ class _SoftmaxCE(Op):
         self.keepdims = keepdims
         self.scale = scale
 
-    def to_json(self) -> dict[str, Any]:
-        """Its arguments only: not the class offsets that :func:`_flat_class_index` caches on
-        the op (arrays on a device, which a graph file cannot hold)."""
-        return {"op": json_key(self), "attrs": {"axis": self.axis, "keepdims": self.keepdims,
-                                                "scale": self.scale}}
-
     def infer(self, pred: BaseArray, label: BaseArray) -> list[Any]:
         nd = pred.ndim
         if not -nd <= self.axis < nd:
@@ -348,7 +342,7 @@ class _SoftmaxCE(Op):
         lse = xp.log(xp.squeeze(total, axis=ax))
         # the shifted logit of each row's class, read through flat indices (one gather;
         # take_along_axis builds index grids in Python on every call)
-        loss = lse - shifted.reshape(-1)[_flat_class_index(self, xp, label, pred.shape, ax)]
+        loss = lse - shifted.reshape(-1)[_flat_class_index(xp, label, pred.shape, ax)]
         if self.scale is not None:
             loss *= pred.dtype.type(self.scale)
         prob /= total  # the softmax, kept for the gradient (it costs one division here)
@@ -362,24 +356,31 @@ class _SoftmaxCE(Op):
         return [apply(_SoftmaxCEGrad(self.ax, self.scale), (outputs[1], label, g)), None]
 
 
-def _flat_class_index(op: Any, xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> Any:
+#: (shape, axis, array module, device) -> the flat offsets of the non-class axes, shared by
+#: every loss call of that shape (a few entries: one per batch shape and device)
+_CLASS_OFFSETS: dict[Any, Any] = {}
+
+
+def _flat_class_index(xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> Any:
     """Flat indices into a C-contiguous array of ``shape`` of the element at class ``label``
     (truncated to an integer and clipped to the classes, as ``pick``) along ``ax``, shaped like
-    ``shape`` without ``ax``. The offsets of the other axes are cached on ``op`` (for its shape,
-    axis, array module and device)."""
+    ``shape`` without ``ax``. The offsets of the other axes are cached per shape, axis, array
+    module and device (:data:`_CLASS_OFFSETS`)."""
     n, inner = shape[ax], math.prod(shape[ax + 1:])
     key = (shape, ax, xp, getattr(label, "device", None))  # (a CuPy buffer: its GPU)
-    base = op.__dict__.get("_base")
-    if base is None or base[0] != key:
+    offs = _CLASS_OFFSETS.get(key)
+    if offs is None:
+        if len(_CLASS_OFFSETS) >= 64:
+            _CLASS_OFFSETS.clear()
         outer = math.prod(shape[:ax])
         offs = (xp.arange(outer, dtype=numpy.intp)[:, None] * (n * inner)
                 + xp.arange(inner, dtype=numpy.intp)[None, :])
-        base = op._base = (key, offs.reshape(shape[:ax] + shape[ax + 1:]))
-    idx = label.reshape(base[1].shape).astype(numpy.intp)
+        offs = _CLASS_OFFSETS[key] = offs.reshape(shape[:ax] + shape[ax + 1:])
+    idx = label.reshape(offs.shape).astype(numpy.intp)
     xp.clip(idx, 0, n - 1, out=idx)
     if inner != 1:
         idx *= inner
-    idx += base[1]
+    idx += offs
     return idx
 
 
@@ -404,7 +405,7 @@ class _SoftmaxCEGrad(Op):
         if self.scale is not None:
             gs *= prob.dtype.type(self.scale)
         out = prob * gs
-        idx = _flat_class_index(self, xp, label, prob.shape, ax)
+        idx = _flat_class_index(xp, label, prob.shape, ax)
         out.reshape(-1)[idx] -= gs.reshape(idx.shape)
         return out
 

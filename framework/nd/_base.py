@@ -72,11 +72,13 @@ class BaseArray:
         return self
 
     @classmethod
-    def _pending(cls, shape: tuple[int, ...], dtype: numpy.dtype, device: Device) -> BaseArray:
-        """An array whose buffer a task will produce."""
+    def _pending(cls, shape: tuple[int, ...], dtype: numpy.dtype, device: Device,
+                 var: Var | None = None) -> BaseArray:
+        """An array whose buffer a task will produce (``var``: the task's variable, when the
+        task fills several arrays)."""
         self = object.__new__(cls)
         self._buf = None
-        self._var = Var()
+        self._var = Var() if var is None else var
         self._device = device
         self._shape = shape
         self._dtype = dtype

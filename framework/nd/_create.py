@@ -235,6 +235,13 @@ def _like(op: str, x: BaseArray, fill: Any, dtype: Any, device: Device | None,
           ctx: Device | None) -> BaseArray:
     if not isinstance(x, BaseArray):
         raise TypeError(f"{op}: expected an ndarray, got {type(x).__name__}")
+    if dtype is None and device is None and ctx is None and x._device.device_type != "gpu":
+        # the common call (autograd's head and missing gradients): x's own shape, dtype and
+        # device, without resolving them again
+        shp, dt = x._shape, x._dtype
+        buf = numpy.empty(shp, dt) if fill is None else (
+            numpy.zeros(shp, dt) if fill == 0 else numpy.full(shp, fill, dtype=dt))
+        return type(x)._wrap(buf, x._device)
     dev = x._device if device is None and ctx is None else resolve(device, ctx)
     out = _filled(op, x._shape, fill, dtype or x._dtype, dev, None)
     if type(x) is not type(out):

@@ -115,18 +115,25 @@ def k_nag(xp: Any, w: Buf, g: Buf, mom: Buf | None, lr: float, wd: float, rescal
     w += gp
 
 
-def k_adam(xp: Any, w: Buf, g: Buf, mean: Buf, var: Buf, lr: float, beta1: float, beta2: float,
-           eps: float, wd: float, rescale: float, clip: float | None) -> None:
-    """Adam without bias correction (``lr`` carries it): ``m = b1 m + (1-b1) g'``,
-    ``v = b2 v + (1-b2) g'^2``, ``w -= lr * m / (sqrt(v) + eps)``."""
-    gp = k_grad(xp, w, g, rescale, clip, wd)
-    tmp = xp.multiply(gp, 1.0 - beta1)
+def k_moments(xp: Any, gp: Buf, mean: Buf, var: Buf, beta1: float, beta2: float) -> Buf:
+    """Adam's moments in place: ``mean = b1 mean + (1-b1) g'``, ``var = b2 var + (1-b2)
+    g'^2``. Returns its scratch buffer (like ``mean``), free for the caller's use."""
+    tmp = xp.multiply(gp, 1.0 - beta1, dtype=mean.dtype)
     mean *= beta1
     mean += tmp
     xp.square(gp, out=tmp)
     tmp *= 1.0 - beta2
     var *= beta2
     var += tmp
+    return tmp
+
+
+def k_adam(xp: Any, w: Buf, g: Buf, mean: Buf, var: Buf, lr: float, beta1: float, beta2: float,
+           eps: float, wd: float, rescale: float, clip: float | None) -> None:
+    """Adam without bias correction (``lr`` carries it): ``m = b1 m + (1-b1) g'``,
+    ``v = b2 v + (1-b2) g'^2``, ``w -= lr * m / (sqrt(v) + eps)``."""
+    gp = k_grad(xp, w, g, rescale, clip, wd)
+    tmp = k_moments(xp, gp, mean, var, beta1, beta2)
     xp.sqrt(var, out=tmp)
     tmp += eps
     xp.divide(mean, tmp, out=tmp)
@@ -197,22 +204,24 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
                 states: Sequence[Sequence[BaseArray | None]], args: Sequence[tuple[Any, ...]],
                 kernel: Callable[..., None]) -> None:
     """:func:`launch` for a list of updates without master copies: ``kernel(xp, w, g,
-    *states[i], *args[i])`` for each (states that are None are passed as None), all as ONE
-    engine task (or one item of the enclosing :func:`batched` block). The same checks and
-    arithmetic as one :func:`launch` per update, with its per-update Python done in one loop.
-    The weights must share a device. When an update fails, the others still run and the task
-    raises the first error, naming the update's position in the list."""
-    device = weights[0]._device
-    items = []
-    mutated: list[BaseArray] = []
-    for w, g, st, a in zip(weights, grads, states, args, strict=True):
+    *states[i], *args[i])`` for each (states that are None are passed as None), as ONE engine
+    task per device (or one item per device of the enclosing :func:`batched` block). The same
+    checks and arithmetic as one :func:`launch` per update, with its per-update Python done in
+    one loop. When an update fails, the others on its device still run and the task raises
+    the first error, naming the update's position in the list."""
+    groups: dict[Any, tuple[list[Any], list[BaseArray], list[BaseArray]]] = {}
+    for i, (w, g, st, a) in enumerate(zip(weights, grads, states, args, strict=True)):
         if g._shape != w._shape:
             raise ValueError(f"{name}: gradient shape {g._shape} does not match weight shape "
                              f"{w._shape}")
-        if (g._device is not device or w._device is not device) and (
-                g._device != w._device or w._device != device):
-            raise ValueError(f"{name}: gradient is on {g._device}, the weight on {w._device}; "
-                             f"the list's first weight is on {device}")
+        device = w._device
+        if g._device is not device and g._device != device:
+            raise ValueError(f"{name}: gradient is on {g._device} but the weight is on "
+                             f"{device}")
+        group = groups.get(device)
+        if group is None:
+            group = groups[device] = ([], [], [])
+        items, reads, mutated = group
         mutated.append(w)
         for s in st:
             if s is not None:
@@ -220,26 +229,35 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
                     raise ValueError(f"{name}: state shape {s._shape} does not match weight "
                                      f"shape {w._shape}")
                 mutated.append(s)
-        items.append((w, g, st, a))
-    xp = device.xp
+        items.append((i, w, g, st, a))
+        reads.append(g)
+    total = len(weights)
+    for device, (items, reads, mutated) in groups.items():
+        task = f"multi_{name}[{len(items)}]"
+        run = _run_many(name, total, items, device.xp, kernel)
+        batch = _BATCH.pending
+        if batch is not None:
+            batch.setdefault(device, []).append((task, run, reads, mutated))
+        else:
+            execute(task, _on_device(run, device), reads, (), mutated)
+
+
+def _run_many(name: str, total: int, items: list[Any], xp: Any,
+              kernel: Callable[..., None]) -> Callable[[], None]:
+    """The task body of :func:`launch_many` for one device's updates."""
 
     def run() -> None:
         first: Exception | None = None
-        for i, (w, g, st, a) in enumerate(items):
+        for i, w, g, st, a in items:
             try:
                 kernel(xp, _b(w), _b(g), *[None if s is None else _b(s) for s in st], *a)
             except Exception as exc:  # the others still run, as in a batch of launches
                 if first is None:
-                    first = _named(exc, f"{name} of parameter {i} of {len(items)}")
+                    first = _named(exc, f"{name} of parameter {i} of {total}")
         if first is not None:
             raise first
 
-    batch = _BATCH.pending
-    if batch is not None:
-        batch.setdefault(device, []).append((f"multi_{name}[{len(items)}]", run, list(grads),
-                                             mutated))
-        return
-    execute(f"multi_{name}[{len(items)}]", _on_device(run, device), list(grads), (), mutated)
+    return run
 
 
 def _on_device(run: Callable[[], None], device: Any) -> Callable[[], None]:

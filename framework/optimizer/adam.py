@@ -16,17 +16,6 @@ from .sgd import _trust
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "AdaBelief", "LAMB", "LANS"]
 
 
-def _moments(xp: Any, gp: Any, mean: Any, var: Any, beta1: float, beta2: float) -> None:
-    """``mean = b1 mean + (1-b1) g``, ``var = b2 var + (1-b2) g^2`` in place."""
-    tmp = xp.multiply(gp, 1.0 - beta1, dtype=mean.dtype)
-    mean *= beta1
-    mean += tmp
-    xp.square(gp, out=tmp)
-    tmp *= 1.0 - beta2
-    var *= beta2
-    var += tmp
-
-
 def _mean_var_state(opt: Optimizer, weight: BaseArray) -> tuple[BaseArray, BaseArray]:
     return (opt._zeros(weight), opt._zeros(weight))
 
@@ -63,9 +52,9 @@ class Adam(Optimizer):
     def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
                    states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
-        if type(self)._step_one is not Adam._step_one or type(self)._launch is not \
-                Optimizer._launch or len({w._device for w in weights}) != 1:
-            return False  # a subclass's own update, or weights on several devices
+        if type(self)._step_one is not Adam._step_one or \
+                type(self)._launch is not Optimizer._launch:
+            return False  # a subclass's own update
         b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
         rs, clip = float(self.rescale_grad), self._clip()
         counts = self._index_update_count
@@ -107,7 +96,7 @@ class AdamW(Optimizer):
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
             gp = _k.k_grad(xp, w, g, rs, clip, 0.0)
-            _moments(xp, gp, m, v, b1, b2)
+            _k.k_moments(xp, gp, m, v, b1, b2)
             d = xp.sqrt(v, out=gp)
             d += eps
             xp.divide(m, d, out=d)
@@ -191,7 +180,7 @@ class Nadam(Optimizer):
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
             gp = _k.k_grad(xp, w, g, rs, clip, wd)
-            _moments(xp, gp, m, v, b1, b2)
+            _k.k_moments(xp, gp, m, v, b1, b2)
             gp *= coef_g
             tmp = xp.multiply(m, coef_m)
             gp += tmp  # mean_bar
@@ -287,7 +276,7 @@ class LAMB(Optimizer):
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
             gp = _k.k_grad(xp, w, g, rs, clip, 0.0)
-            _moments(xp, gp, m, v, b1, b2)
+            _k.k_moments(xp, gp, m, v, b1, b2)
             r1 = _bounded_norm(xp, w, lo, hi)
             u = xp.divide(v, c2)
             xp.sqrt(u, out=u)
@@ -341,7 +330,7 @@ class LANS(Optimizer):
             gp /= xp.where(gn == 0, 1.0, gn).astype(gp.dtype)
             if clip is not None:
                 xp.clip(gp, -clip, clip, out=gp)
-            _moments(xp, gp, m, v, b1, b2)
+            _k.k_moments(xp, gp, m, v, b1, b2)
             r1 = _bounded_norm(xp, w, lo, hi)
             d = xp.divide(v, c2)
             xp.sqrt(d, out=d)

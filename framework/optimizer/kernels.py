@@ -13,6 +13,7 @@ from ..nd._update import (  # noqa: F401  (re-exported)
     batched,
     k_adam,
     k_grad,
+    k_moments,
     k_nag,
     k_sgd,
     launch,

@@ -52,9 +52,9 @@ class SGD(Optimizer):
     def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
                    states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
-        if type(self)._step_one is not SGD._step_one or type(self)._launch is not \
-                Optimizer._launch or len({w._device for w in weights}) != 1:
-            return False  # a subclass's own update, or weights on several devices
+        if type(self)._step_one is not SGD._step_one or \
+                type(self)._launch is not Optimizer._launch:
+            return False  # a subclass's own update
         rs, clip, m = float(self.rescale_grad), self._clip(), float(self.momentum)
 
         def kernel(xp: Any, w: Any, g: Any, mom: Any, lr: float, wd: float) -> None:
