@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["getenv", "engine_type", "max_inflight", "inline_size", "home_dir", "offline",
-           "keep_freed_memory"]
+           "keep_freed_memory", "steps_ahead"]
 
 
 def getenv(name: str, default: str | None = None) -> str | None:
@@ -29,6 +29,17 @@ def engine_type() -> str:
 def max_inflight() -> int:
     """Tasks a device queue may hold before ``push`` blocks (back-pressure)."""
     return int(getenv("ENGINE_MAX_INFLIGHT", "256") or 256)
+
+
+def steps_ahead() -> int:
+    """How many earlier training steps may still be computing when ``Trainer.step`` returns
+    (``FRAMEWORK_TRAINER_STEPS_AHEAD``, default 1; a negative value: no bound, as in MXNet)."""
+    value = getenv("TRAINER_STEPS_AHEAD", "1") or "1"
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"FRAMEWORK_TRAINER_STEPS_AHEAD must be an integer, got {value!r}") \
+            from None
 
 
 def inline_size() -> int:

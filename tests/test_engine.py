@@ -1143,3 +1143,39 @@ def test_freed_memory_is_kept_for_reuse_unless_switched_off():
     assert "FRAMEWORK_KEEP_FREED_MEMORY=0" in off_status
     assert kept < 5, (status, kept)
     assert default > 100, (off_status, default)  # 2 x 512 KB = 256 pages, most of them faulted
+
+
+def test_mark_and_wait_mark(threaded: ThreadedEngine) -> None:
+    assert threaded.mark() is None  # nothing unfinished
+    threaded.wait_mark(None)
+    gates = [Gate(), Gate()]
+    threaded.push(gates[0], writes=[Var()], device=mx.cpu(0), name="first")
+    mark = threaded.mark()
+    threaded.push(gates[1], writes=[Var()], device=mx.cpu(0), name="after the mark")
+    t = threading.Thread(target=threaded.wait_mark, args=(mark,), daemon=True)
+    t.start()
+    t.join(0.2)
+    assert t.is_alive(), "wait_mark must wait for the work pushed before the mark"
+    gates[0].release.set()
+    t.join(TIMEOUT)
+    assert not t.is_alive(), "wait_mark must not wait for work pushed after the mark"
+    gates[1].release.set()
+    threaded.waitall()
+
+
+def test_wait_mark_raises_nothing(threaded: ThreadedEngine) -> None:
+    v = Var()
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    threaded.push(fail, writes=[v], device=mx.cpu(0), name="failing")
+    threaded.wait_mark(threaded.mark())  # the error stays on the variable for a sync point
+    with pytest.raises(ValueError, match="boom"):
+        threaded.wait_for(v)
+
+
+def test_naive_engine_marks_nothing() -> None:
+    eng = NaiveEngine()
+    assert eng.mark() is None
+    eng.wait_mark(None)

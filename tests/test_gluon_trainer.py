@@ -695,3 +695,77 @@ def test_save_states_with_an_unpicklable_optimizer(tmp_path):
     trainer.load_states(str(tmp_path / "s"))
     assert isinstance(trainer._optimizer, Local)
     assert trainer._optimizer.num_update == 1
+
+
+# -- how far the Python thread may run ahead of the engine ----------------------------------------
+
+def _gate():
+    """A task on the default CPU queue that blocks until the returned Event is set."""
+    import threading
+
+    from framework.engine import Var
+
+    release = threading.Event()
+    mx.engine.get().push(lambda: release.wait(30), writes=[Var()], device=mx.cpu(0),
+                         name="gate")
+    return release
+
+
+def _step_in_thread(trainer):
+    import threading
+
+    t = threading.Thread(target=trainer.step, args=(4,), daemon=True)
+    t.start()
+    t.join(0.3)
+    return t
+
+
+@pytest.mark.parametrize("ahead", [1, 2])
+def test_step_waits_for_the_step_that_many_steps_back(ahead):
+    with mx.engine.engine_scope("ThreadedEngine"):
+        net = _net()
+        x, y = _batch()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        assert trainer.steps_ahead == 1  # the default
+        trainer.steps_ahead = ahead
+        release = _gate()
+        for _ in range(ahead):  # these return although the gate holds the queue
+            _backward(net, x, y)
+            trainer.step(4)
+        _backward(net, x, y)
+        t = _step_in_thread(trainer)
+        assert t.is_alive(), "step must wait for the work issued before the step that many back"
+        release.set()
+        t.join(30)
+        assert not t.is_alive()
+        mx.npx.waitall()
+
+
+@pytest.mark.parametrize("ahead", [-1, 0])
+def test_step_unbounded_or_synchronous(ahead):
+    with mx.engine.engine_scope("ThreadedEngine"):
+        net = _net()
+        x, y = _batch()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        trainer.steps_ahead = ahead
+        if ahead < 0:  # MXNet's behaviour: any number of steps ahead
+            release = _gate()
+            for _ in range(3):
+                _backward(net, x, y)
+                t = _step_in_thread(trainer)
+                assert not t.is_alive()
+            release.set()
+        else:  # the step returns with its own update done
+            _backward(net, x, y)
+            trainer.step(4)
+            w = net.weight.data()._var.writer
+            assert w is None or w[0].done >= w[1]
+        mx.npx.waitall()
+
+
+def test_steps_ahead_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FRAMEWORK_TRAINER_STEPS_AHEAD", "3")
+    assert gluon.Trainer(_net().collect_params(), "sgd").steps_ahead == 3
+    monkeypatch.setenv("FRAMEWORK_TRAINER_STEPS_AHEAD", "many")
+    with pytest.raises(ValueError, match="FRAMEWORK_TRAINER_STEPS_AHEAD must be an integer"):
+        gluon.Trainer(_net().collect_params(), "sgd")

@@ -278,6 +278,15 @@ class Engine:
     def waitall(self) -> None:
         raise NotImplementedError
 
+    def mark(self) -> Any:
+        """A marker of all the work pushed so far, for :meth:`wait_mark` (None: nothing is
+        unfinished)."""
+        return None
+
+    def wait_mark(self, mark: Any) -> None:
+        """Block until the work pushed before ``mark`` was taken has finished. Raises
+        nothing: a failed task's error stays on its variables for the next sync point."""
+
     def idle(self) -> bool:
         """True when nothing is queued or running anywhere."""
         raise NotImplementedError
@@ -457,6 +466,18 @@ class ThreadedEngine(Engine):
             if w.pushed != w.done:
                 return False
         return True
+
+    def mark(self) -> Any:
+        unfinished = [(w, w.pushed) for w in self.worker_list if w.pushed != w.done]
+        return unfinished or None
+
+    def wait_mark(self, mark: Any) -> None:
+        if not mark:
+            return
+        me = threading.current_thread()
+        for w, seq in mark:
+            if w.thread is not me:  # (a task waiting on its own queue would never return)
+                w.wait(seq)
 
     def shutdown(self) -> None:
         """Finish queued work and stop the worker threads."""

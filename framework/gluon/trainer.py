@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _config
+from .. import engine as _engine
 from .. import kvstore as _kv
 from .. import optimizer as _opt
 from ..autograd import pause
@@ -75,6 +78,8 @@ class Trainer:
             else False
         self._init_optimizer(optimizer, optimizer_params)
         self._states: dict[int, Any] = {}
+        self.steps_ahead = _config.steps_ahead()
+        self._marks: deque[Any] = deque()  # engine marks taken at the last steps' ends
         self._sync_params()
 
     def _init_optimizer(self, optimizer: Any, optimizer_params: dict[str, Any]) -> None:
@@ -113,6 +118,7 @@ class Trainer:
         live = self._check_fresh(ignore_stale_grad)
         self._allreduce(live)
         self._update(ignore_stale_grad, live)
+        self._bound_steps()
 
     def allreduce_grads(self) -> None:
         """Sum each parameter's gradients over its devices (for clipping between the two
@@ -123,6 +129,25 @@ class Trainer:
         """The update half of ``step`` (after ``allreduce_grads``)."""
         self._optimizer.rescale_grad = self._scale / batch_size
         self._update(ignore_stale_grad, self._check_fresh(ignore_stale_grad))
+        self._bound_steps()
+
+    def _bound_steps(self) -> None:
+        """Return only once at most ``steps_ahead`` earlier steps are still computing: wait
+        for the work issued before the end of the step that many steps back.
+
+        MXNet let the Python thread run any number of steps ahead of the engine. Here, with
+        one step ahead (the default), the next step's Python (data, forward, backward calls)
+        runs while the engine computes this step, and then waits: the Python thread holds the
+        GIL while it runs, so running further ahead only starves the engine's worker of the
+        GIL it needs between kernels, and keeps more steps' inputs alive."""
+        ahead = self.steps_ahead
+        if ahead < 0:
+            return
+        eng = _engine.get()
+        marks = self._marks
+        marks.append(eng.mark())
+        while len(marks) > ahead:
+            eng.wait_mark(marks.popleft())
 
     def _trainable(self) -> Iterable[tuple[int, Parameter]]:
         return [(i, p) for i, p in enumerate(self._params)
