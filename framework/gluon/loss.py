@@ -377,7 +377,7 @@ def _flat_class_index(xp: Any, label: Any, shape: tuple[int, ...], ax: int) -> A
                 + xp.arange(inner, dtype=numpy.intp)[None, :])
         offs = _CLASS_OFFSETS[key] = offs.reshape(shape[:ax] + shape[ax + 1:])
     idx = label.reshape(offs.shape).astype(numpy.intp)
-    xp.clip(idx, 0, n - 1, out=idx)
+    xp.minimum(xp.maximum(idx, 0, out=idx), n - 1, out=idx)  # (clip: 3x slower on 128)
     if inner != 1:
         idx *= inner
     idx += offs
