@@ -1179,3 +1179,13 @@ def test_naive_engine_marks_nothing() -> None:
     eng = NaiveEngine()
     assert eng.mark() is None
     eng.wait_mark(None)
+
+
+def test_wait_mark_ignores_another_engines_mark(threaded: ThreadedEngine) -> None:
+    gate = Gate()
+    threaded.push(gate, writes=[Var()], device=mx.cpu(0), name="held")
+    mark = threaded.mark()
+    other = ThreadedEngine()  # (what a forked child or an engine switch leaves in place)
+    other.wait_mark(mark)  # returns at once: the other engine's queues are not its own
+    gate.release.set()
+    threaded.wait_mark(mark)

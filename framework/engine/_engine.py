@@ -469,13 +469,15 @@ class ThreadedEngine(Engine):
 
     def mark(self) -> Any:
         unfinished = [(w, w.pushed) for w in self.worker_list if w.pushed != w.done]
-        return unfinished or None
+        return (self, unfinished) if unfinished else None
 
     def wait_mark(self, mark: Any) -> None:
-        if not mark:
+        # a mark of another engine is past: an engine switch waits for all work, and a forked
+        # child's new engine never runs the parent's queued tasks
+        if not mark or mark[0] is not self:
             return
         me = threading.current_thread()
-        for w, seq in mark:
+        for w, seq in mark[1]:
             if w.thread is not me:  # (a task waiting on its own queue would never return)
                 w.wait(seq)
 
