@@ -76,6 +76,38 @@ def test_cnn_with_views_is_fused_and_bit_identical():
         for k in want[1]:
             onp.testing.assert_array_equal(got[1][k], want[1][k])
     assert all(g.fused is not None for g in _graphs(net))
+    # the recorded forward writes the relu over the convolution's dead result
+    (fwd,) = _graphs(net)
+    assert [st[4].name for st in fwd.fused.run_prog
+            if st[0] == 0 and st[1] != st[4].forward] == ["_npx_activation"]
+
+
+class _TanhRelu(HybridBlock):
+    def forward(self, x):
+        return npx.relu(np.tanh(x * 3.0)) * 2.0
+
+
+def test_recorded_relu_keeps_an_input_whose_producer_reads_it_back():
+    # tanh's gradient reads tanh's result: a relu written over it would change the gradient,
+    # so the recorded program keeps it (oracle: the imperative gradient, and 1 - tanh^2)
+    blk = _TanhRelu()
+    x0 = _data((4, 5), 2)
+    grads = []
+    for hybrid in (False, True, True, True):
+        if hybrid:
+            blk.hybridize()
+        x = x0.copy()
+        x.attach_grad()
+        with autograd.record():
+            y = blk(x)
+        y.backward()
+        grads.append(x.grad.asnumpy())
+    (fwd,) = _graphs(blk)
+    assert all(st[0] == 1 or st[1] == st[4].forward for st in fwd.fused.run_prog)
+    t = onp.tanh(x0.asnumpy() * 3.0)
+    onp.testing.assert_allclose(grads[0], 6.0 * (1 - t * t) * (t > 0), rtol=1e-5, atol=1e-6)
+    for g in grads[1:]:
+        onp.testing.assert_array_equal(g, grads[0])
 
 
 def test_random_ops_are_not_fused_and_stay_random():
@@ -581,8 +613,9 @@ def test_mlp_backward_program_has_no_identity_reshape_and_one_relu_step():
     names = _op_names(back)
     assert "reshape" not in names and "greater" not in names and "multiply" not in names
     assert names.count("relu_grad") == 2 and names.count("dot") == 5
-    # both relu gradients write into the dead product of the layer above (the gradients above
-    # are bit-identical to the imperative ones with it); the recorded program never does
+    # both relu gradients write into the dead product of the layer above, and the recorded
+    # forward writes each relu over its Dense's dead result (the gradients above are
+    # bit-identical to the imperative ones with it)
     from framework.gluon._hybrid import _OP
 
     def swapped(prog):
@@ -590,7 +623,8 @@ def test_mlp_backward_program_has_no_identity_reshape_and_one_relu_step():
 
     assert swapped(back.fused.run_prog_nograd) == ["relu_grad", "relu_grad"]
     (fwd,) = _graphs(net)
-    assert swapped(fwd.fused.run_prog) == swapped(back.fused.run_prog) == []
+    assert swapped(fwd.fused.run_prog) == ["_npx_activation", "_npx_activation"]
+    assert swapped(back.fused.run_prog) == []
 
 
 def test_in_place_steps_never_overwrite_a_live_or_returned_buffer():
@@ -622,6 +656,30 @@ def test_in_place_steps_never_overwrite_a_live_or_returned_buffer():
     assert _in_place(other_shape, {4})[1][1] == _RELU_GRAD.forward  # the result's dtype differs
     outside = [step(_OP, _RELU_GRAD, [7, 3], [4])]
     assert _in_place(outside, {4})[0][1] == _RELU_GRAD.forward  # an input of the call
+
+
+def test_recorded_programs_write_only_relu_over_a_result_its_producer_never_reads_back():
+    from framework.gluon._hybrid import _OP, _in_place
+    from framework.nd._misc import Dot
+    from framework.nd._nn import _RELU_GRAD, Activation, FullyConnected
+
+    relu = Activation("relu")
+
+    def step(op, ins, outs):
+        return (_OP, op.forward, ins, outs, op, True,
+                [(o, (2, 2), onp.dtype("float32")) for o in outs])
+
+    def kern(prog, k):
+        return _in_place(prog, {5}, recording=True)[k][1]
+
+    dense = step(FullyConnected(), [0, 1, 2], [3])
+    assert kern([dense, step(relu, [3], [5])], 1) != relu.forward  # in place
+    # a producer whose backward may read its own result back (Dot does not declare otherwise)
+    assert kern([step(Dot(), [0, 1], [3]), step(relu, [3], [5])], 1) == relu.forward
+    # an op whose gradient needs more than the sign of its input: never while recording
+    assert kern([dense, step(_RELU_GRAD, [3, 4], [5])], 1) == _RELU_GRAD.forward
+    assert _in_place([dense, step(_RELU_GRAD, [3, 4], [5])], {5})[1][1] == \
+        _RELU_GRAD.forward_inplace  # (not recording: it may)
 
 
 class _IdentityViews(HybridBlock):
@@ -877,8 +935,10 @@ def test_elementwise_chains_run_in_place_and_stay_bit_identical():
     # and /3. Never the steps reading only the graph's inputs
     assert names == ["_npx_activation", "multiply", "add", "tanh", "subtract", "exp",
                      "maximum", "true_divide"], names
-    # the program run under record() keeps every intermediate: nothing in place there
-    assert all(st[0] == 1 or st[1] == st[4].forward for st in fused.run_prog)
+    # the program run under record() keeps the intermediates that the backward reads: only the
+    # relu goes over the Dense's result (its gradient needs only the sign, which relu keeps)
+    assert [getattr(st[4], "name", "") for st in fused.run_prog
+            if st[0] == 0 and st[1] != st[4].forward] == ["_npx_activation"]
     # under record() the intermediates are kept: the same values, gradients as imperative
     x.attach_grad()
     with autograd.record():

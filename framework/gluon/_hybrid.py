@@ -384,8 +384,9 @@ class _Fused:
                 return None  # a returned view must share its base's variable
         self = cls.__new__(cls)
         self.prog = prog
-        self.run_prog = run_prog
-        self.run_prog_nograd = _in_place(run_prog, {alias.get(s, s) for s in outs_set})
+        exposed_slots = {alias.get(s, s) for s in outs_set}
+        self.run_prog = _in_place(run_prog, exposed_slots, recording=True)
+        self.run_prog_nograd = _in_place(run_prog, exposed_slots)
         self.alias = alias
         self.specs = specs
         self.exposed = list(graph.out_slots)
@@ -564,17 +565,25 @@ class _Fused:
         return out
 
 
-def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
+def _in_place(run_prog: list[Any], exposed: set[int], recording: bool = False) -> list[Any]:
     """``run_prog`` with the steps that can write their result into a dead input doing so:
     an op with ``forward_inplace`` (elementwise ufuncs, relu, the relu gradient) whose first
     input is the fresh result (an op with ``fresh_output``: never an input's buffer or a view
     of one) of an earlier step of this program, of the result's own shape and dtype, is not
     returned, is read by no later step, and was read by no step that may have returned a view
     of it (a view step, or any op not known to return a new array). A chain of elementwise
-    ops then runs in one buffer, without temporaries. For programs run while autograd does not
-    record, when only the returned arrays are kept. The in-place kernel is the same ufunc with
-    ``out=``, so the values are the same bit for bit."""
+    ops then runs in one buffer, without temporaries. The in-place kernel is the same ufunc with
+    ``out=``, so the values are the same bit for bit.
+
+    ``recording``: the program of a call that autograd records, whose buffers the backward reads
+    afterwards. Then only an op whose backward formula reads nothing of its input but what its
+    output also tells (``inplace_when_recording``: relu, whose gradient needs only the sign of
+    its input, the same as its output's) may overwrite its input, and only the result of an op
+    whose own backward does not read that result (``backward_reads_output = False``: Dense,
+    Convolution). The dead pre-activation then holds the activation, and every formula that
+    reads it computes the same gradient."""
     fresh: dict[int, tuple[Any, Any]] = {}  # slot -> (shape, dtype) of a fresh result
+    producer: dict[int, Any] = {}  # slot -> the op of the step that made it
     # slot -> the steps that read it and may return a view of it (views, and every op not
     # known to return a new array, such as basic indexing): such a view could outlive it
     aliasing: dict[int, set[int]] = {}
@@ -589,6 +598,7 @@ def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
         else:
             for s, shape, dt in ospecs:
                 fresh[s] = (shape, dt)
+                producer[s] = op
     out = list(run_prog)
     for k, (kind, _kern, in_ids, out_ids, op, single, ospecs) in enumerate(run_prog):
         if kind != _OP or not single or not in_ids:
@@ -597,6 +607,9 @@ def _in_place(run_prog: list[Any], exposed: set[int]) -> list[Any]:
         if inplace is None:
             continue
         s = in_ids[0]
+        if recording and not (getattr(op, "inplace_when_recording", False) and s in producer
+                              and not getattr(producer[s], "backward_reads_output", True)):
+            continue
         # (the dead buffer must already have the result's shape and dtype: no broadcasting
         # into it, no cast; then the ufunc with out= computes the same values)
         if s in fresh and aliasing.get(s, set()) <= {k} and s not in exposed \

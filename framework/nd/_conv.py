@@ -331,6 +331,12 @@ class _ConvOp(Op):
 class Convolution(_ConvOp):
     """``y = conv(x, w) + b`` (cross-correlation, MXNet's Convolution)."""
 
+    #: the result is a new array (its GEMMs', made contiguous): a fused program may overwrite it
+    #: once it is dead
+    fresh_output = True
+    #: the backward formulas read x, w and the output's gradient, never the output itself
+    backward_reads_output = False
+
     def infer(self, x: BaseArray, w: BaseArray, b: BaseArray | None = None) -> Specs:
         op, geom = "convolution", self.geom
         n, c, sp = _check_data(x, geom, op)

@@ -116,6 +116,12 @@ class Activation(Op):
     fresh_output = True
 
     @property
+    def inplace_when_recording(self) -> bool:
+        """relu's gradient reads only the sign of its input, which its output shares: a
+        recorded fused program may write relu over its (otherwise dead) input."""
+        return self.act == "relu"
+
+    @property
     def forward_inplace(self) -> Any:
         """relu written into ``x`` (a fused program's dead buffer); None for the others."""
         if self.act != "relu":
@@ -388,6 +394,8 @@ class FullyConnected(Op):
 
     #: the result is a new array (its GEMM's): a fused program may overwrite it once it is dead
     fresh_output = True
+    #: the backward formula reads x, w and the output's gradient, never the output itself
+    backward_reads_output = False
 
     def __init__(self, flatten: bool = True) -> None:
         self.flatten = bool(flatten)
