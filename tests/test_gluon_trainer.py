@@ -769,3 +769,21 @@ def test_steps_ahead_from_the_environment(monkeypatch):
     monkeypatch.setenv("FRAMEWORK_TRAINER_STEPS_AHEAD", "many")
     with pytest.raises(ValueError, match="FRAMEWORK_TRAINER_STEPS_AHEAD must be an integer"):
         gluon.Trainer(_net().collect_params(), "sgd")
+
+
+def test_trainer_with_steps_in_flight_pickles_and_copies():
+    import copy
+    import pickle
+
+    with mx.engine.engine_scope("ThreadedEngine"):
+        net = _net()
+        x, y = _batch()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        release = _gate()  # the step's mark stays unfinished
+        _backward(net, x, y)
+        trainer.step(4)
+        assert trainer._marks[-1] is not None
+        for clone in (pickle.loads(pickle.dumps(trainer)), copy.deepcopy(trainer)):
+            assert len(clone._marks) == 0 and clone.steps_ahead == 1
+        release.set()
+        mx.npx.waitall()

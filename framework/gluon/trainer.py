@@ -131,6 +131,11 @@ class Trainer:
         self._update(ignore_stale_grad, self._check_fresh(ignore_stale_grad))
         self._bound_steps()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_marks"] = deque()  # (marks name this process's engine and its threads)
+        return state
+
     def _bound_steps(self) -> None:
         """Return only once at most ``steps_ahead`` earlier steps are still computing: wait
         for the work issued before the end of the step that many steps back.
