@@ -312,3 +312,27 @@ def test_two_layer_network_reaches_the_closed_form_optimum():
         for p in (w1, w2):
             p -= lr * p.grad
     assert abs(float(loss) - best) < 1e-4 * max(best, 1.0), (float(loss), best)
+
+
+def test_recording_without_backward_leaves_no_cyclic_garbage():
+    # a single-output node holds its output weakly: a graph nobody differentiates is freed by
+    # reference counting, not left to the cycle collector (which made recorded ops 3x slower)
+    import gc
+
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])
+    a.attach_grad()
+    gc.collect()
+    gc.disable()
+    try:
+        with autograd.record():
+            for _ in range(50):
+                c = ((a + b) * a - b).sum()
+        del c
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    # the graph still differentiates when its head is kept
+    with autograd.record():
+        c = ((a + b) * a - b).sum()
+    c.backward()
+    onp.testing.assert_allclose(a.grad.asnumpy(), 2 * a.asnumpy() + b.asnumpy())

@@ -12,6 +12,7 @@ recorded only while recording is on and at least one input takes part.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,15 +105,34 @@ class Node:
 
     Outputs point back with ``array._node = (node, index)``. ``freed`` is set after a backward
     pass that did not retain the graph; a second pass through it raises.
+
+    A single output is held by a weak reference, so that recording leaves no reference cycle
+    (output -> node -> output) for the cycle collector: a graph that is never differentiated
+    is freed as soon as its arrays are. The output is alive whenever the node matters: a
+    backward pass reaches a node only through one of its outputs (a head, or an input that a
+    later node holds), and with one output that is the one. (Several outputs are held: a pass
+    may reach the node through one while it needs the others, such as an auxiliary output.)
     """
 
-    __slots__ = ("op", "inputs", "outputs", "freed", "__weakref__")
+    __slots__ = ("op", "inputs", "_outs", "freed", "__weakref__")
 
     def __init__(self, op: Any, inputs: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
         self.op = op
         self.inputs = inputs
-        self.outputs = outputs
+        self._outs: Any = weakref.ref(outputs[0]) if len(outputs) == 1 else outputs
         self.freed = False
+
+    @property
+    def outputs(self) -> tuple[Any, ...]:
+        outs = self._outs
+        if outs.__class__ is tuple:
+            return outs  # type: ignore[no-any-return]
+        out = outs()
+        return () if out is None else (out,)
+
+    @outputs.setter
+    def outputs(self, value: tuple[Any, ...]) -> None:
+        self._outs = tuple(value)
 
     def __repr__(self) -> str:
         if self.op is None:
