@@ -140,6 +140,10 @@ class Node:
         return f"<Node {getattr(self.op, 'name', type(self.op).__name__)}>"
 
 
+_new = object.__new__
+_weakref = weakref.ref
+
+
 def requires_grad(x: Any) -> bool:
     """Whether gradients flow through ``x``."""
     return x._node is not None or x._grad_req != "null"
@@ -148,15 +152,25 @@ def requires_grad(x: Any) -> bool:
 def record(op: Any, inputs: Sequence[Any], outputs: Sequence[Any], replay: Any = None) -> None:
     """Add ``op`` to the trace being built, if any, and to the autograd graph if autograd is
     recording and an input takes part in it (call only while ``STATE.recording``)."""
-    trace = STATE.trace
+    state = STATE
+    trace = state.trace
     if trace is not None:
         trace.add(op, inputs, outputs, replay)
-    if not STATE.grad:
+    if not state.grad:
         return
     for x in inputs:
         if x._node is not None or x._grad_req != "null":
             break
     else:
+        return
+    if len(outputs) == 1:  # (Node's constructor inlined: this runs for every recorded op)
+        out = outputs[0]
+        node = _new(Node)
+        node.op = op
+        node.inputs = inputs if inputs.__class__ is tuple else tuple(inputs)
+        node._outs = _weakref(out)
+        node.freed = False
+        out._node = (node, 0)
         return
     node = Node(op, tuple(inputs), tuple(outputs))
     for i, o in enumerate(outputs):
