@@ -511,3 +511,53 @@ def test_loader_argument_validation():
         gdata.DataLoader(3, batch_size=2)
     loader = gdata.DataLoader(ds, batch_sampler=bs, num_workers=-1)
     assert len(loader) == 2 and len(list(loader)) == 2
+
+
+# -- batches made a batch at a time ----------------------------------------------------------------
+
+def _mnist_batches(transform, **kw):
+    from framework.gluon.data.vision import MNIST
+
+    ds = MNIST(train=False, subset="mini").transform_first(transform)
+    return [[f.asnumpy() for f in b] for b in gdata.DataLoader(ds, 96, **kw)]
+
+
+@pytest.mark.parametrize("workers", [{}, {"num_workers": 2, "thread_pool": True}])
+def test_per_sample_transforms_run_once_per_batch_with_the_same_values(workers, monkeypatch):
+    from framework.gluon.data import dataset as dmod
+    from framework.gluon.data.vision import transforms as T
+
+    to_input = T.Compose([T.ToTensor(), T.Normalize(0.13, 0.31), T.Cast("float64")])
+    # oracle: the same loader with a batchify that is not the default (sample by sample)
+    want = _mnist_batches(to_input, batchify_fn=lambda s: batchify.default_batchify_fn(s),
+                          **workers)
+    calls = []
+    orig = dmod._LazyTransformDataset._batch_fields
+    monkeypatch.setattr(dmod._LazyTransformDataset, "_batch_fields",
+                        lambda self, idx: calls.append(len(idx)) or orig(self, idx))
+    got = _mnist_batches(to_input, **workers)
+    assert calls and sum(calls) == 1000 and len(got) == len(want) == 11  # the last batch: 40
+    for g, w in zip(got, want):
+        assert [a.dtype for a in g] == [a.dtype for a in w] == [numpy.float64, numpy.int32]
+        for a, b in zip(g, w):
+            numpy.testing.assert_array_equal(a, b)
+
+
+def test_transforms_that_draw_per_sample_stay_per_sample():
+    from framework.gluon.data.dataset import _acts_per_sample
+    from framework.gluon.data.vision import transforms as T
+
+    assert _acts_per_sample(T.Compose([T.ToTensor(), T.Normalize(0.5, 0.2)]))
+    assert not _acts_per_sample(T.Compose([T.RandomFlipLeftRight(), T.ToTensor()]))
+    assert not _acts_per_sample(T.Compose([T.ToTensor(), lambda x: x * 2]))
+    assert not _acts_per_sample(lambda x: x)
+    from framework.gluon.data.vision import MNIST
+
+    ds = MNIST(train=False, subset="mini")
+    assert ds.transform_first(T.RandomFlipLeftRight())._batch_fields([0, 1]) is None
+    own = MNIST(train=False, subset="mini", transform=lambda x, y: (x, y))
+    assert own._batch_fields([0, 1]) is None  # the dataset's own per-sample transform
+    img, label = ds._batch_fields([3, 1])
+    numpy.testing.assert_array_equal(img.asnumpy(), numpy.stack([ds[3][0].asnumpy(),
+                                                                  ds[1][0].asnumpy()]))
+    assert label.dtype == numpy.int32 and label.asnumpy().tolist() == [ds[3][1], ds[1][1]]

@@ -57,6 +57,7 @@ from .batchify import (
     is_legacy,
     to_legacy,
 )
+from .dataset import batch_fields
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, check_last_batch
 
 __all__ = [
@@ -537,6 +538,13 @@ class _ProcessIter:
 # -- threads -------------------------------------------------------------------------------------
 
 def _load(dataset: Any, batchify_fn: Callable[[Sequence[Any]], Any], indices: Any) -> Any:
+    """The batch of samples ``indices``: made a batch at a time when the batchify is the default
+    one and the dataset can (:func:`dataset.batch_fields`; MXNet transformed and fetched every
+    sample on its own), else sample by sample."""
+    if batchify_fn is default_batchify_fn or batchify_fn is default_mp_batchify_fn:
+        fields = batch_fields(dataset, indices)
+        if fields is not None:
+            return fields
     return batchify_fn([dataset[i] for i in indices])
 
 
@@ -615,7 +623,7 @@ def _to_device(batch: Any, device: Device) -> Any:
 def _same_process(dataset: Any, batchify_fn: Callable[[Sequence[Any]], Any],
                   batch_sampler: Any, pin: Device | None) -> Iterator[Any]:
     for indices in batch_sampler:
-        batch = batchify_fn([dataset[i] for i in indices])
+        batch = _load(dataset, batchify_fn, indices)
         yield _to_device(batch, pin) if pin is not None else batch
 
 

@@ -130,6 +130,42 @@ class _LazyTransformDataset(Dataset):
             return self._fn(*item)
         return self._fn(item)
 
+    def _batch_fields(self, indices: Sequence[int]) -> list[Any] | None:
+        """(see :func:`batch_fields`) A transform of the first field that acts on each sample
+        alone runs once, on the batch: one call instead of one per sample."""
+        fn = self._fn
+        if not isinstance(fn, _TransformFirst) or not _acts_per_sample(fn._fn):
+            return None
+        fields = batch_fields(self._data, indices)
+        if fields is None:
+            return None
+        fields[0] = fn._fn(fields[0])
+        return fields
+
+
+def batch_fields(dataset: Any, indices: Sequence[int]) -> list[Any] | None:
+    """``default_batchify_fn([dataset[i] for i in indices])`` for a dataset of tuple samples,
+    made a batch at a time when the dataset knows how (the images gathered with one indexing,
+    a ``transform_first`` transform that acts on each sample of a batch alone applied once to
+    the whole batch); None when it does not. The values are the same, bit for bit."""
+    fetch = getattr(dataset, "_batch_fields", None)
+    return None if fetch is None else fetch(indices)
+
+
+def _acts_per_sample(fn: Any) -> bool:
+    """Whether ``fn`` maps a stacked batch to the stack of what it makes of each sample:
+    transforms that declare it (``ToTensor``, ``Normalize``, ``Cast``: elementwise, on HWC or
+    NHWC, CHW or NCHW data alike), and plain chains of them (``Compose``)."""
+    from ..nn.basic_layers import HybridSequential, Sequential
+
+    if getattr(type(fn), "_acts_per_sample", False):
+        return True
+    if isinstance(fn, (Sequential, HybridSequential)) and \
+            type(fn).forward in (Sequential.forward, HybridSequential.forward):
+        children = list(fn._children.values())
+        return bool(children) and all(_acts_per_sample(c) for c in children)
+    return False
+
 
 class _TransformFirst:
     """Picklable ``fn`` applied to the first element (worker processes need to pickle it)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy
@@ -116,6 +116,14 @@ class _DownloadedDataset(Dataset):
         if self._transform is not None:
             return self._transform(image, label)
         return image, label
+
+    def _batch_fields(self, indices: Sequence[int]) -> list[Any] | None:
+        """The default batch of samples ``indices`` (``gluon.data.dataset.batch_fields``): the
+        images and labels gathered with one indexing each."""
+        if self._transform is not None:
+            return None
+        idx = numpy.asarray(indices, dtype=numpy.intp)
+        return [from_numpy(self._data[idx]), from_numpy(self._label[idx])]
 
 
 class MNIST(_DownloadedDataset):

@@ -195,6 +195,9 @@ class HybridRandomApply(HybridBlock):
 class Cast(HybridBlock):
     """Cast the input to ``dtype``."""
 
+    #: the DataLoader may apply it to a stacked batch at once (``dataset._acts_per_sample``)
+    _acts_per_sample = True
+
     def __init__(self, dtype: Any = "float32") -> None:
         super().__init__()
         self._dtype = numpy.dtype(dtype)
@@ -208,12 +211,18 @@ class Cast(HybridBlock):
 class ToTensor(HybridBlock):
     """HWC ``[0, 255]`` image (or NHWC batch) to CHW (NCHW) float32 in ``[0, 1]``."""
 
+    #: the DataLoader may apply it to a stacked batch at once (``dataset._acts_per_sample``)
+    _acts_per_sample = True
+
     def forward(self, x: Any) -> Any:
         return npx.image.to_tensor(_image(x, "ToTensor"))
 
 
 class Normalize(HybridBlock):
     """``(x - mean[c]) / std[c]`` for each channel of a CHW tensor (or NCHW batch)."""
+
+    #: the DataLoader may apply it to a stacked batch at once (``dataset._acts_per_sample``)
+    _acts_per_sample = True
 
     def __init__(self, mean: Any = 0.0, std: Any = 1.0) -> None:
         super().__init__()
