@@ -332,6 +332,36 @@ def test_fully_connected(flatten, bias):
         npx.fully_connected(np.ones((2, 7)), np.ones((5, 4)), num_hidden=5)
 
 
+@pytest.mark.parametrize("flatten", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_fully_connected_gradient_op_gives_the_separate_products_values(flatten, bias, x_grad):
+    # a backward that autograd does not record runs the layer's products as one op; with
+    # create_graph the separate dot/transpose/sum ops run: the same NumPy calls, the same bits
+    k = 12 if flatten else 4
+    arrays = [np.array(_rand((2, 3, 4), seed=21).astype("float32")),
+              np.array(_rand((5, k), seed=22).astype("float32")),
+              np.array(_rand((5,), seed=23).astype("float32"))][:3 if bias else 2]
+    wanted = arrays if x_grad else arrays[1:]
+    for a in wanted:
+        a.attach_grad()
+
+    def loss():
+        y = npx.fully_connected(*arrays, num_hidden=5, flatten=flatten, no_bias=not bias)
+        return (y * y).sum()
+
+    with autograd.record():
+        z = loss()
+    z.backward()
+    fused = [a.grad.asnumpy() for a in wanted]
+    with autograd.record():
+        separate = autograd.grad(loss(), wanted, create_graph=True)
+    for f, s in zip(fused, separate):
+        numpy.testing.assert_array_equal(f, s.asnumpy())
+    if not x_grad:
+        assert arrays[0].grad is None
+
+
 # -- convolution references (direct loops, tiny shapes) ----------------------------------------
 
 def ref_conv(x, w, b, stride, pad, dilate, groups):
