@@ -13,6 +13,7 @@ import numpy
 import pytest
 
 from framework import autograd, engine, np, npx
+from framework import initializer as mx_init
 from framework.base import ShapeError
 
 SEED = 20250301
@@ -360,6 +361,33 @@ def test_fully_connected_gradient_op_gives_the_separate_products_values(flatten,
         numpy.testing.assert_array_equal(f, s.asnumpy())
     if not x_grad:
         assert arrays[0].grad is None
+
+
+def test_imperative_dense_relu_is_one_op_with_the_two_ops_values():
+    from framework import gluon
+
+    x = np.array(_rand((6, 4), seed=31).astype("float32"))
+    results = []
+    for hooked in (False, True):
+        net = gluon.nn.Dense(5, activation="relu", in_units=4)
+        net.initialize(mx_init.Constant(0.0))
+        net.weight.set_data(np.array(_rand((5, 4), seed=32).astype("float32")))
+        net.bias.set_data(np.array(_rand((5,), seed=33).astype("float32")))
+        seen = []
+        if hooked:  # a hook on the activation block must run: then the two ops are issued
+            net.act.register_forward_hook(lambda blk, args, out, seen=seen: seen.append(out.shape))
+        with autograd.record():
+            y = net(x)
+            z = (y * y).sum()
+        assert y._node[0].op.name == ("_npx_activation" if hooked else "fully_connected_relu")
+        assert seen == ([(6, 5)] if hooked else [])
+        z.backward()
+        results.append([y.asnumpy(), net.weight.grad().asnumpy(), net.bias.grad().asnumpy()])
+    w = _rand((5, 4), seed=32).astype("float32")
+    want = numpy.maximum(x.asnumpy() @ w.T + _rand((5,), seed=33).astype("float32"), 0)
+    numpy.testing.assert_allclose(results[0][0], want, rtol=1e-6, atol=1e-6)
+    for fused, two_ops in zip(*results):  # the same bits as fully_connected then relu
+        numpy.testing.assert_array_equal(fused, two_ops)
 
 
 # -- convolution references (direct loops, tiny shapes) ----------------------------------------

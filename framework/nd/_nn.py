@@ -447,6 +447,11 @@ class FullyConnected(Op):
             y += b.astype(self.dt, copy=False)
         return True
 
+    @staticmethod
+    def relu_out(outputs: Any) -> BaseArray | None:
+        """The relu output whose sign masks the gradient (:class:`_FullyConnectedRelu`)."""
+        return None
+
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, w = inputs[0], inputs[1]
         (g,) = out_grads
@@ -459,9 +464,15 @@ class FullyConnected(Op):
         if STATE.trace is None and not STATE.grad and any(wants) and dt.kind == "f" and \
                 x._dtype == dt and w._dtype == dt and (len(inputs) == 2 or inputs[2]._dtype == dt):
             # not recorded, not traced: the three products as ONE op (one task)
-            made = apply(_FullyConnectedGrad(wants, self.k, self.h, x._shape), (g, x, w))
+            relu = self.relu_out(outputs)
+            made = apply(_FullyConnectedGrad(wants, self.k, self.h, x._shape, relu is not None),
+                         (g, x, w) if relu is None else (g, x, w, relu))
             it = iter(made if isinstance(made, tuple) else (made,))
             return [next(it) if want else None for want in wants[:len(inputs)]]
+        relu = self.relu_out(outputs)
+        if relu is not None:  # relu's gradient first: the sign of its output is its input's
+            g = apply(_RELU_GRAD, (g, relu)) if g._dtype == relu._dtype and \
+                g._shape == relu._shape else mul(g, _positive(relu))
         g2 = _as_2d(g, self.h)
         grads = [None, None]
         if x._dtype.kind == "f" and (every or requires_grad(x)):
@@ -476,6 +487,41 @@ class FullyConnected(Op):
         return grads
 
 
+class _FullyConnectedRelu(FullyConnected):
+    """``relu(x W^T + b)`` as one op: the relu is written over the GEMM's fresh result. What an
+    imperative ``Dense(activation='relu')`` issues (one dispatch and one engine task instead of
+    two, one buffer instead of two); the same values as ``fully_connected`` then ``relu``. Its
+    gradient masks the incoming one by the sign of its output, which is its pre-activation's.
+    Never traced: a hybridized Dense records the two ops."""
+
+    name = "fully_connected_relu"
+    backward_reads_output = True  # (the relu's mask)
+
+    def forward(self, xp: Any, x: Any, w: Any, b: Any = None) -> Any:
+        y = FullyConnected.forward(self, xp, x, w, b)
+        return xp.maximum(y, y.dtype.type(0), out=y)
+
+    def forward_into(self, xp: Any, out: Any, x: Any, w: Any, b: Any = None) -> bool:
+        FullyConnected.forward_into(self, xp, out, x, w, b)
+        xp.maximum(out, out.dtype.type(0), out=out)
+        return True
+
+    @staticmethod
+    def relu_out(outputs: Any) -> BaseArray | None:
+        return outputs[0]  # type: ignore[no-any-return]
+
+
+def fully_connected_relu(x: BaseArray, weight: BaseArray, bias: BaseArray | None,
+                         flatten: bool) -> BaseArray:
+    """``relu(fully_connected(x, weight, bias, flatten=flatten))`` as one op (see
+    :class:`_FullyConnectedRelu`)."""
+    op = "fully_connected"
+    inputs = [_arr(x, op, "x"), _arr(weight, op, "weight")]
+    if bias is not None:
+        inputs.append(_arr(bias, op, "bias"))
+    return apply(_FullyConnectedRelu(flatten), inputs)  # type: ignore[no-any-return]
+
+
 class _FullyConnectedGrad(Op):
     """The gradients of :class:`FullyConnected`'s inputs that are wanted, as one op: ``g @ w``
     (x's, in x's shape), ``g.T @ x`` (w's), ``g.sum(0)`` (the bias's), each the NumPy call that
@@ -488,13 +534,14 @@ class _FullyConnectedGrad(Op):
     name = "fully_connected_grad"
 
     def __init__(self, wants: tuple[bool, bool, bool], k: int, h: int,
-                 x_shape: tuple[int, ...]) -> None:
+                 x_shape: tuple[int, ...], relu: bool = False) -> None:
         self.wants = wants
         self.k, self.h = k, h
         self.x_shape = x_shape
+        self.relu = relu  # a fourth input: the relu output whose sign masks g (_ReluGrad's)
         self.nout = sum(wants)  # type: ignore[misc]
 
-    def infer(self, g: BaseArray, x: BaseArray, w: BaseArray) -> Specs:
+    def infer(self, g: BaseArray, x: BaseArray, w: BaseArray, y: Any = None) -> Specs:
         dt = g._dtype
         specs = []
         if self.wants[0]:
@@ -505,7 +552,9 @@ class _FullyConnectedGrad(Op):
             specs.append(((self.h,), dt))
         return specs
 
-    def forward(self, xp: Any, g: Any, x: Any, w: Any) -> Any:
+    def forward(self, xp: Any, g: Any, x: Any, w: Any, y: Any = None) -> Any:
+        if y is not None:
+            g = xp.multiply(g, xp.greater(y, y.dtype.type(0)))
         g2 = g.reshape(-1, self.h)
         out = []
         if self.wants[0]:

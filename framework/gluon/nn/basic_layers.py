@@ -19,6 +19,8 @@ import numpy
 
 from ... import np, npx
 from ...base import ShapeError
+from ...nd._nn import fully_connected_relu
+from ...nd._tape import STATE
 from ..block import Block, F, HybridBlock, _indent
 from ..parameter import Parameter
 from .activations import Activation
@@ -245,10 +247,15 @@ class Dense(HybridBlock):
                                    else " (input.shape[-1])"))
         dev = device_of(x)
         bias = self.bias.data(dev) if self.bias is not None else None
+        act = self.act
+        if act is not None and act._act_type == "relu" and type(act) is Activation and \
+                STATE.trace is None and not act._forward_hooks and not act._forward_pre_hooks:
+            # imperative: the product and the relu as one op (a trace records the two ops)
+            return fully_connected_relu(x, self.weight.data(dev), bias, self._flatten)
         out = npx.fully_connected(x, self.weight.data(dev), bias, num_hidden=self._units,
                                   no_bias=bias is None, flatten=self._flatten)
-        if self.act is not None:
-            out = self.act(out)
+        if act is not None:
+            out = act(out)
         return out
 
     def __repr__(self) -> str:
