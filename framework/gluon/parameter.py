@@ -202,8 +202,13 @@ class Parameter:
 
     def data(self, ctx: Any = None, device: Any = None) -> ndarray:
         """The data on ``device`` (the only one, or the current device, by default)."""
-        data = self._check()
         dev = device if device is not None else ctx
+        data = self._data
+        if data is not None and dev.__class__ is Device and ctx is None:
+            arr = data.get(dev)  # (the common case first: a layer asks for its input's device)
+            if arr is not None:
+                return for_mode(arr)
+        data = self._check()
         if dev is None:
             if len(data) == 1:
                 return for_mode(next(iter(data.values())))

@@ -413,20 +413,23 @@ class FullyConnected(Op):
         if self.flatten:
             lead: Shape = x._shape[:1]
             units = math.prod(x._shape[1:])
-            how = f"the product of x.shape[1:] = {x._shape[1:]}"
         else:
             lead = x._shape[:-1]
             units = x._shape[-1]
-            how = "x.shape[-1]"
         if units != k:
+            how = f"the product of x.shape[1:] = {x._shape[1:]}" if self.flatten else \
+                "x.shape[-1]"
             raise ShapeError(f"{op}: weight {w._shape} expects {k} input units, but x of shape "
                              f"{x._shape} gives {units} ({how}, flatten={self.flatten})")
-        dt = _dt.binary_result(x._dtype, w._dtype)
+        dt = x._dtype
+        if w._dtype is not dt or dt.kind != "f":  # (one float dtype: the result's)
+            dt = _dt.binary_result(dt, w._dtype)
         if b is not None:
             _check_real(b, op, "bias")
             if b._shape != (h,):
                 raise ShapeError(f"{op}: bias must have shape ({h},), got {b._shape}")
-            dt = _dt.binary_result(dt, b._dtype)
+            if b._dtype is not dt or dt.kind != "f":
+                dt = _dt.binary_result(dt, b._dtype)
         self.k, self.h, self.dt = k, h, dt
         return [(lead + (h,), dt)]
 

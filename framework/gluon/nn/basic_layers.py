@@ -206,6 +206,11 @@ class Identity(HybridBlock):
 
 # -- dense, dropout, embedding, flatten -------------------------------------------------------
 
+#: what Dense calls its input size in errors, by ``flatten``
+_UNITS = {True: "input units (the product of input.shape[1:])",
+          False: "input units (input.shape[-1])"}
+
+
 class Dense(HybridBlock):
     """``activation(x @ weight.T + bias)`` with ``weight`` of shape ``(units, in_units)``.
 
@@ -242,9 +247,7 @@ class Dense(HybridBlock):
         self.weight.shape = (self._units, self._in_size(x))
 
     def forward(self, x: Any) -> Any:
-        check_dim(self, self.weight, 1, self._in_size(x), x,
-                  "input units" + (" (the product of input.shape[1:])" if self._flatten
-                                   else " (input.shape[-1])"))
+        check_dim(self, self.weight, 1, self._in_size(x), x, _UNITS[self._flatten])
         dev = device_of(x)
         bias = self.bias.data(dev) if self.bias is not None else None
         act = self.act
