@@ -561,3 +561,20 @@ def test_transforms_that_draw_per_sample_stay_per_sample():
     numpy.testing.assert_array_equal(img.asnumpy(), numpy.stack([ds[3][0].asnumpy(),
                                                                   ds[1][0].asnumpy()]))
     assert label.dtype == numpy.int32 and label.asnumpy().tolist() == [ds[3][1], ds[1][1]]
+
+
+def test_a_dataset_subclass_with_its_own_getitem_is_fetched_sample_by_sample():
+    from framework.gluon.data.vision import MNIST
+    from framework.gluon.data.vision import transforms as T
+
+    class Doubled(MNIST):
+        def __getitem__(self, idx):
+            image, label = super().__getitem__(idx)
+            return image, label * 2
+
+    ds = MNIST(train=False, subset="mini")
+    ds.__class__ = Doubled  # (the shipped subset is MNIST's own)
+    assert ds._batch_fields([0, 1]) is None
+    loader = gdata.DataLoader(ds.transform_first(T.ToTensor()), 4)
+    _, label = next(iter(loader))
+    assert label.asnumpy().tolist() == [ds[i][1] for i in range(4)]

@@ -204,7 +204,7 @@ class Parameter:
         """The data on ``device`` (the only one, or the current device, by default)."""
         dev = device if device is not None else ctx
         data = self._data
-        if data is not None and dev.__class__ is Device and ctx is None:
+        if data is not None and dev.__class__ is Device and (ctx is None or device is None):
             arr = data.get(dev)  # (the common case first: a layer asks for its input's device)
             if arr is not None:
                 return for_mode(arr)

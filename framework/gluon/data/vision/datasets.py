@@ -120,8 +120,9 @@ class _DownloadedDataset(Dataset):
     def _batch_fields(self, indices: Sequence[int]) -> list[Any] | None:
         """The default batch of samples ``indices`` (``gluon.data.dataset.batch_fields``): the
         images and labels gathered with one indexing each."""
-        if self._transform is not None:
-            return None
+        if self._transform is not None or \
+                type(self).__getitem__ is not _DownloadedDataset.__getitem__:
+            return None  # (a subclass's own __getitem__ decides what a sample is)
         idx = numpy.asarray(indices, dtype=numpy.intp)
         return [from_numpy(self._data[idx]), from_numpy(self._label[idx])]
 
