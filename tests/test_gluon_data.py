@@ -522,7 +522,8 @@ def _mnist_batches(transform, **kw):
     return [[f.asnumpy() for f in b] for b in gdata.DataLoader(ds, 96, **kw)]
 
 
-@pytest.mark.parametrize("workers", [{}, {"num_workers": 2, "thread_pool": True}])
+@pytest.mark.parametrize("workers", [{}, {"num_workers": 2, "thread_pool": True},
+                                     {"num_workers": 2}])
 def test_per_sample_transforms_run_once_per_batch_with_the_same_values(workers, monkeypatch):
     from framework.gluon.data import dataset as dmod
     from framework.gluon.data.vision import transforms as T
@@ -531,12 +532,18 @@ def test_per_sample_transforms_run_once_per_batch_with_the_same_values(workers, 
     # oracle: the same loader with a batchify that is not the default (sample by sample)
     want = _mnist_batches(to_input, batchify_fn=lambda s: batchify.default_batchify_fn(s),
                           **workers)
-    calls = []
+    batched = multiprocessing.Value("i", 0)  # (shared with forked worker processes)
     orig = dmod._LazyTransformDataset._batch_fields
-    monkeypatch.setattr(dmod._LazyTransformDataset, "_batch_fields",
-                        lambda self, idx: calls.append(len(idx)) or orig(self, idx))
+
+    def counted(self, idx):
+        with batched.get_lock():
+            batched.value += len(idx)
+        return orig(self, idx)
+
+    monkeypatch.setattr(dmod._LazyTransformDataset, "_batch_fields", counted)
     got = _mnist_batches(to_input, **workers)
-    assert calls and sum(calls) == 1000 and len(got) == len(want) == 11  # the last batch: 40
+    assert batched.value == 1000
+    assert len(got) == len(want) == 11  # the last batch: 40
     for g, w in zip(got, want):
         assert [a.dtype for a in g] == [a.dtype for a in w] == [numpy.float64, numpy.int32]
         for a, b in zip(g, w):

@@ -345,9 +345,12 @@ def _serve(sock: socket.socket, dataset: Any,
             return
         fd = None
         try:
-            samples = [dataset[i] for i in indices]
-            batch = (_host_batchify(samples) if batchify_fn is None
-                     else batchify_fn(samples))
+            # the default batchify: a batch at a time when the dataset can (see _load)
+            batch = batch_fields(dataset, indices) if batchify_fn is None else None
+            if batch is None:
+                samples = [dataset[i] for i in indices]
+                batch = (_host_batchify(samples) if batchify_fn is None
+                         else batchify_fn(samples))
             meta, fd = _pack(batch)
             body = pickle.dumps(("ok", batch_id, meta), pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
