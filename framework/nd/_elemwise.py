@@ -715,23 +715,6 @@ _NP_NDARRAY = numpy.ndarray
 _new = object.__new__
 
 
-def _wrap_result(a: Any, r: Any) -> Any:
-    # BaseArray._wrap inlined: this runs once per small operator call, where a classmethod call
-    # and its keyword handling are a measurable share of the ~1 µs budget
-    if r.__class__ is not _NP_NDARRAY:
-        r = numpy.asarray(r)
-    res = _new(a.__class__)
-    res._buf = r
-    res._var = _Var()
-    res._device = a._device
-    res._shape = r.shape
-    res._dtype = r.dtype
-    res._grad = None
-    res._grad_req = "null"
-    res._node = None
-    return res
-
-
 def _record_operator(bop: BinaryOp, reverse: bool, a: Any, b: Any, bb: Any, res: Any) -> None:
     """Record ``make_operator``'s result as :func:`binary` would have."""
     if bb is b:  # a Python number
@@ -770,25 +753,38 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
             engine = _eng._engine
             if bb is not None and ab.size <= _INLINE and a._var.err is None:
                 if engine.naive:
-                    res = _wrap_result(a, ufunc(bb, ab) if reverse else ufunc(ab, bb))
-                    if STATE.recording:
-                        _record_operator(bop, reverse, a, b, bb, res)
-                    return res
-                # lock-free: the op is pure (a fresh output), so it may run optimistically and
-                # keep its result only if no push or inline run started or ended meanwhile (the
-                # engine's seqlock counter, see ThreadedEngine.__init__) and nothing was queued
-                gen = engine.gen  # type: ignore[attr-defined]
-                if not gen & 1:
+                    r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
+                else:
+                    # lock-free: the op is pure (a fresh output), so it may run optimistically
+                    # and keep its result only if no push or inline run started or ended
+                    # meanwhile (the engine's seqlock counter, see ThreadedEngine.__init__) and
+                    # nothing was queued
+                    gen = engine.gen  # type: ignore[attr-defined]
+                    if gen & 1:
+                        return binary(name, b, a) if reverse else binary(name, a, b)
                     for w in engine.worker_list:  # type: ignore[attr-defined]
                         if w.pushed != w.done:
-                            break
-                    else:
-                        r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
-                        if engine.gen == gen:  # type: ignore[attr-defined]
-                            res = _wrap_result(a, r)
-                            if STATE.recording:
-                                _record_operator(bop, reverse, a, b, bb, res)
-                            return res
+                            return binary(name, b, a) if reverse else binary(name, a, b)
+                    r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
+                    if engine.gen != gen:  # type: ignore[attr-defined]
+                        return binary(name, b, a) if reverse else binary(name, a, b)
+                # the result array, made here (BaseArray._wrap inlined: a call is a measurable
+                # share of the ~1 us this path costs); its shape is a's (same shapes, or a
+                # Python number)
+                if r.__class__ is not _NP_NDARRAY:
+                    r = numpy.asarray(r)
+                res = _new(a.__class__)
+                res._buf = r
+                res._var = _Var()
+                res._device = a._device
+                res._shape = a._shape
+                res._dtype = r.dtype
+                res._grad = None
+                res._grad_req = "null"
+                res._node = None
+                if STATE.recording:
+                    _record_operator(bop, reverse, a, b, bb, res)
+                return res
         return binary(name, b, a) if reverse else binary(name, a, b)
 
     op.__name__ = name
