@@ -842,19 +842,20 @@ class _GraphBackward(Op):
                  out_grads: Sequence[Any]) -> list[Any]:
         fused = self.fused
         needs = tuple([a._node is not None or a._grad_req != "null" for a in inputs])
+        if not STATE.grad:
+            key = (needs, tuple((g._shape, g._dtype, type(g)) for g in out_grads),
+                   _aliasing(out_grads), STATE.training)
+            graph = fused.backward.get(key, False)
+            if graph is not None and graph is not False and graph.fused is not None \
+                    and STATE.trace is None:  # (the common case: the cached program)
+                grads = graph.fused.run_backward(graph, self, out_grads)
+                if grads is not None:
+                    return self._spread(needs, grads)
         wanted = [s for s, need in zip(self.sources, needs) if need]
         if STATE.grad:  # create_graph: differentiable formulas over the per-op graph
             self._record_per_op()
             return self._spread(needs, _backprop(fused.prog, self.made, fused.exposed,
                                                  out_grads, wanted))
-        key = (needs, tuple((g._shape, g._dtype, type(g)) for g in out_grads),
-               _aliasing(out_grads), STATE.training)
-        graph = fused.backward.get(key, False)
-        if graph is not None and graph is not False and graph.fused is not None \
-                and STATE.trace is None:
-            grads = graph.fused.run_backward(graph, self, out_grads)
-            if grads is not None:
-                return self._spread(needs, grads)
         self._record_per_op()  # (every other way reads the call's arrays and their nodes)
         made = self.made
         args = tuple([made[s] for s in fused.slots] + list(out_grads))

@@ -35,20 +35,6 @@ from .parameter import Parameter
 __all__ = ["Trainer"]
 
 
-def _on(state: Any, device: Any) -> bool:
-    """Whether an optimizer state (an array, or a tuple of arrays and Nones: the built-in
-    optimizers') is already on ``device``; False for anything else (then it is moved)."""
-    dev = getattr(state, "_device", None)
-    if dev is not None:
-        return dev is device or dev == device  # type: ignore[no-any-return]
-    if state.__class__ is tuple:
-        for s in state:
-            if s is not None and not _on(s, device):
-                return False
-        return True
-    return False
-
-
 class Trainer:
     """Applies an ``Optimizer`` to parameters.
 
@@ -264,8 +250,7 @@ class Trainer:
             state = all_states.get(i, _NO_STATE)
             if state is _NO_STATE:
                 state = all_states[i] = self._optimizer.create_state_multi_precision(i, w)
-            elif state is not None and not _on(state, w._device):
-                # the parameter moved (reset_ctx) since its state was made
+            elif state is not None:  # the parameter may have moved (reset_ctx) since then
                 state = all_states[i] = state_to_device(state, w._device)
             indices.append(i)
             weights.append(w)

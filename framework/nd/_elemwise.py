@@ -736,6 +736,9 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
     ufunc = getattr(numpy, "true_divide" if name == "divide" else name)
     bop = _BINARY_OPS[name]
 
+    def slow(a: Any, b: Any) -> Any:  # everything else: the general binary()
+        return binary(name, b, a) if reverse else binary(name, a, b)
+
     def op(a: Any, b: Any) -> Any:
         ab = a._buf
         if ab.__class__ is _NP_NDARRAY:
@@ -758,16 +761,16 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                     # lock-free: the op is pure (a fresh output), so it may run optimistically
                     # and keep its result only if no push or inline run started or ended
                     # meanwhile (the engine's seqlock counter, see ThreadedEngine.__init__) and
-                    # nothing was queued
+                    # nothing was queued (early returns: each test costs on this path)
                     gen = engine.gen  # type: ignore[attr-defined]
                     if gen & 1:
-                        return binary(name, b, a) if reverse else binary(name, a, b)
+                        return slow(a, b)
                     for w in engine.worker_list:  # type: ignore[attr-defined]
                         if w.pushed != w.done:
-                            return binary(name, b, a) if reverse else binary(name, a, b)
+                            return slow(a, b)
                     r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
                     if engine.gen != gen:  # type: ignore[attr-defined]
-                        return binary(name, b, a) if reverse else binary(name, a, b)
+                        return slow(a, b)
                 # the result array, made here (BaseArray._wrap inlined: a call is a measurable
                 # share of the ~1 us this path costs); its shape is a's (same shapes, or a
                 # Python number)
@@ -785,7 +788,7 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                 if STATE.recording:
                     _record_operator(bop, reverse, a, b, bb, res)
                 return res
-        return binary(name, b, a) if reverse else binary(name, a, b)
+        return slow(a, b)
 
     op.__name__ = name
     return op

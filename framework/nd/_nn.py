@@ -450,10 +450,9 @@ class FullyConnected(Op):
             y += b.astype(self.dt, copy=False)
         return True
 
-    @staticmethod
-    def relu_out(outputs: Any) -> BaseArray | None:
-        """The relu output whose sign masks the gradient (:class:`_FullyConnectedRelu`)."""
-        return None
+    #: a relu follows the product inside this op (:class:`_FullyConnectedRelu`): its output's
+    #: sign masks the incoming gradient
+    relu = False
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, w = inputs[0], inputs[1]
@@ -463,30 +462,27 @@ class FullyConnected(Op):
         every = not any(requires_grad(t) for t in inputs)
         wants = (x._dtype.kind == "f" and (every or requires_grad(x)), every or requires_grad(w),
                  len(inputs) == 3 and (every or requires_grad(inputs[2])))
+        y = outputs[0] if self.relu else None
         dt = g._dtype
         if STATE.trace is None and not STATE.grad and any(wants) and dt.kind == "f" and \
                 x._dtype == dt and w._dtype == dt and (len(inputs) == 2 or inputs[2]._dtype == dt):
             # not recorded, not traced: the three products as ONE op (one task)
-            relu = self.relu_out(outputs)
-            made = apply(_FullyConnectedGrad(wants, self.k, self.h, x._shape, relu is not None),
-                         (g, x, w) if relu is None else (g, x, w, relu))
+            made = apply(_FullyConnectedGrad(wants, self.k, self.h, x._shape, self.relu),
+                         (g, x, w) if y is None else (g, x, w, y))
             it = iter(made if isinstance(made, tuple) else (made,))
             return [next(it) if want else None for want in wants[:len(inputs)]]
-        relu = self.relu_out(outputs)
-        if relu is not None:  # relu's gradient first: the sign of its output is its input's
-            g = apply(_RELU_GRAD, (g, relu)) if g._dtype == relu._dtype and \
-                g._shape == relu._shape else mul(g, _positive(relu))
+        if y is not None:  # relu's gradient first: the sign of its output is its input's
+            g = apply(_RELU_GRAD, (g, y)) if g._dtype == y._dtype and g._shape == y._shape \
+                else mul(g, _positive(y))
         g2 = _as_2d(g, self.h)
         grads = [None, None]
-        if x._dtype.kind == "f" and (every or requires_grad(x)):
+        if wants[0]:
             gx = dot(g2, w)
             grads[0] = cast_like(gx if gx._shape == x._shape else reshape(gx, x._shape), x)
-        if every or requires_grad(w):
+        if wants[1]:
             grads[1] = cast_like(dot(transpose(g2), _as_2d(x, self.k)), w)
         if len(inputs) == 3:
-            b = inputs[2]
-            grads.append(cast_like(reduce("sum", g2, axis=0), b)
-                         if every or requires_grad(b) else None)
+            grads.append(cast_like(reduce("sum", g2, axis=0), inputs[2]) if wants[2] else None)
         return grads
 
 
@@ -499,6 +495,7 @@ class _FullyConnectedRelu(FullyConnected):
 
     name = "fully_connected_relu"
     backward_reads_output = True  # (the relu's mask)
+    relu = True
 
     def forward(self, xp: Any, x: Any, w: Any, b: Any = None) -> Any:
         y = FullyConnected.forward(self, xp, x, w, b)
@@ -508,10 +505,6 @@ class _FullyConnectedRelu(FullyConnected):
         FullyConnected.forward_into(self, xp, out, x, w, b)
         xp.maximum(out, out.dtype.type(0), out=out)
         return True
-
-    @staticmethod
-    def relu_out(outputs: Any) -> BaseArray | None:
-        return outputs[0]  # type: ignore[no-any-return]
 
 
 def fully_connected_relu(x: BaseArray, weight: BaseArray, bias: BaseArray | None,
@@ -557,7 +550,7 @@ class _FullyConnectedGrad(Op):
 
     def forward(self, xp: Any, g: Any, x: Any, w: Any, y: Any = None) -> Any:
         if y is not None:
-            g = xp.multiply(g, xp.greater(y, y.dtype.type(0)))
+            g = _RELU_GRAD.forward(xp, g, y)
         g2 = g.reshape(-1, self.h)
         out = []
         if self.wants[0]:

@@ -156,16 +156,7 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
     it back into ``weight``. With ``target`` (legacy ``out=``), ``weight`` is only read: the task
     copies it into ``target`` and updates that. States that are None are passed as None.
     """
-    if grad._shape != weight._shape:
-        raise ValueError(f"{name}: gradient shape {grad._shape} does not match weight shape "
-                         f"{weight._shape}")
-    if grad._device != weight._device:
-        raise ValueError(f"{name}: gradient is on {grad._device} but the weight is on "
-                         f"{weight._device}")
-    for s in states:
-        if s is not None and s._shape != weight._shape and s._shape != ():
-            raise ValueError(f"{name}: state shape {s._shape} does not match weight shape "
-                             f"{weight._shape}")
+    _check_update(name, weight, grad, states)
     live = [s for s in states if s is not None]
     device = weight._device
     xp = device.xp
@@ -200,6 +191,21 @@ def launch(name: str, weight: BaseArray, grad: BaseArray, states: Sequence[BaseA
     execute(name, _on_device(run, device), inputs, (), mutated)
 
 
+def _check_update(name: str, weight: BaseArray, grad: BaseArray,
+                  states: Sequence[BaseArray | None]) -> None:
+    """Refuse a gradient or state that does not fit its weight (shape, device)."""
+    if grad._shape != weight._shape:
+        raise ValueError(f"{name}: gradient shape {grad._shape} does not match weight shape "
+                         f"{weight._shape}")
+    if grad._device is not weight._device and grad._device != weight._device:
+        raise ValueError(f"{name}: gradient is on {grad._device} but the weight is on "
+                         f"{weight._device}")
+    for s in states:
+        if s is not None and s._shape != weight._shape and s._shape != ():
+            raise ValueError(f"{name}: state shape {s._shape} does not match weight shape "
+                             f"{weight._shape}")
+
+
 def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArray],
                 states: Sequence[Sequence[BaseArray | None]], args: Sequence[tuple[Any, ...]],
                 kernel: Callable[..., None]) -> None:
@@ -211,13 +217,8 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
     the first error, naming the update's position in the list."""
     groups: dict[Any, tuple[list[Any], list[BaseArray], list[BaseArray]]] = {}
     for i, (w, g, st, a) in enumerate(zip(weights, grads, states, args, strict=True)):
-        if g._shape != w._shape:
-            raise ValueError(f"{name}: gradient shape {g._shape} does not match weight shape "
-                             f"{w._shape}")
+        _check_update(name, w, g, st)
         device = w._device
-        if g._device is not device and g._device != device:
-            raise ValueError(f"{name}: gradient is on {g._device} but the weight is on "
-                             f"{device}")
         group = groups.get(device)
         if group is None:
             group = groups[device] = ([], [], [])
@@ -225,9 +226,6 @@ def launch_many(name: str, weights: Sequence[BaseArray], grads: Sequence[BaseArr
         mutated.append(w)
         for s in st:
             if s is not None:
-                if s._shape != w._shape and s._shape != ():
-                    raise ValueError(f"{name}: state shape {s._shape} does not match weight "
-                                     f"shape {w._shape}")
                 mutated.append(s)
         items.append((i, w, g, st, a))
         reads.append(g)

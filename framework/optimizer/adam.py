@@ -16,6 +16,11 @@ from .sgd import _trust
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "AdaBelief", "LAMB", "LANS"]
 
 
+def _corrected(lr: float, beta1: float, beta2: float, t: int) -> float:
+    """Adam's rate at update ``t`` with the moments' bias correction folded in."""
+    return lr * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+
+
 def _mean_var_state(opt: Optimizer, weight: BaseArray) -> tuple[BaseArray, BaseArray]:
     return (opt._zeros(weight), opt._zeros(weight))
 
@@ -41,7 +46,7 @@ class Adam(Optimizer):
     def _step_one(self, index: Any, weight: BaseArray, grad: BaseArray, state: Any, lr: float,
                   wd: float, t: int, master: BaseArray | None) -> None:
         b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
-        lr_t = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+        lr_t = _corrected(lr, b1, b2, t)
         rs, clip = float(self.rescale_grad), self._clip()
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
@@ -61,7 +66,7 @@ class Adam(Optimizer):
         args = []
         for index, lr, wd in zip(indices, lrs, wds):
             t = counts[index]
-            args.append((float(lr) * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t), float(wd)))
+            args.append((_corrected(float(lr), b1, b2, t), float(wd)))
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any, lr_t: float, wd: float) -> None:
             _k.k_adam(xp, w, g, m, v, lr_t, b1, b2, eps, wd, rs, clip)
@@ -91,7 +96,7 @@ class AdamW(Optimizer):
     def _step_one(self, index: Any, weight: BaseArray, grad: BaseArray, state: Any, lr: float,
                   wd: float, t: int, master: BaseArray | None) -> None:
         b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
-        lr_t = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t) if self.correct_bias else lr
+        lr_t = _corrected(lr, b1, b2, t) if self.correct_bias else lr
         rs, clip = float(self.rescale_grad), self._clip()
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
@@ -203,7 +208,7 @@ class AdaBelief(AdamW):
     def _step_one(self, index: Any, weight: BaseArray, grad: BaseArray, state: Any, lr: float,
                   wd: float, t: int, master: BaseArray | None) -> None:
         b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
-        lr_t = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t) if self.correct_bias else lr
+        lr_t = _corrected(lr, b1, b2, t) if self.correct_bias else lr
         rs, clip = float(self.rescale_grad), self._clip()
 
         def kernel(xp: Any, w: Any, g: Any, m: Any, s: Any) -> None:

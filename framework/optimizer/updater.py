@@ -70,9 +70,26 @@ class Updater:
         return pickle.dumps((self.states, self.optimizer) if dump_optimizer else self.states)
 
 
+def _on_device(state: Any, device: Any) -> bool:
+    """Whether ``state`` (an array, or a tuple of arrays and Nones, possibly nested: the
+    built-in optimizers' states) is already on ``device``; False for anything else."""
+    dev = getattr(state, "_device", None)
+    if dev is not None:
+        return dev is device or dev == device  # type: ignore[no-any-return]
+    if state.__class__ is tuple:
+        for s in state:
+            if s is not None and not _on_device(s, device):
+                return False
+        return True
+    return False
+
+
 def state_to_device(state: Any, device: Any) -> Any:
     """An optimizer state (arrays, possibly nested in tuples/lists) on ``device``; arrays
-    already there are returned as they are."""
+    already there are returned as they are, and a state wholly there is returned itself (the
+    check every step makes, cheaper than rebuilding its tuple)."""
+    if _on_device(state, device):
+        return state
     if isinstance(state, BaseArray):
         return state if state._device == device else to_device(state, device)
     if isinstance(state, (tuple, list)):
