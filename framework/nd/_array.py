@@ -229,8 +229,8 @@ class ndarray(BaseArray):
 
     def wait_to_read(self) -> None:
         """Block until the array is computed (raises a failed op's error once)."""
-        v = self._var
-        if v.writer is None and v.err is None:
+        v = self._v
+        if v is None or (v.writer is None and v.err is None):
             return  # computed inline or created from data: nothing to wait for
         BaseArray.wait_to_read(self)
 

@@ -31,6 +31,18 @@ _INLINE = _config.inline_size()
 _array_cls: list[type] = []
 
 
+_var_lock = threading.Lock()
+
+
+def _new_var(x: BaseArray) -> Var:
+    """Give ``x`` its engine variable (once, even when two threads ask at the same time)."""
+    with _var_lock:
+        v = x._v
+        if v is None:
+            v = x._v = Var()
+        return v
+
+
 def array_class() -> type:
     """The class of arrays created from scratch (``framework.np.ndarray``)."""
     return _array_cls[0] if _array_cls else BaseArray
@@ -45,10 +57,13 @@ class BaseArray:
 
     # ``_fresh`` (set only on variables, unset elsewhere): a backward pass wrote the gradient
     # since the Trainer's last step (``Trainer.step`` refuses stale gradients, as MXNet does)
-    __slots__ = ("_buf", "_var", "_device", "_shape", "_dtype", "_grad", "_grad_req", "_node",
+    # ``_v``: the engine variable, or None for an array that no task has touched (computed
+    # inline or made from data): most small results are never waited on or pushed, and a
+    # ``Var()`` is ~10% of a small op. ``_var`` makes it on first use.
+    __slots__ = ("_buf", "_v", "_device", "_shape", "_dtype", "_grad", "_grad_req", "_node",
                  "_fresh", "__weakref__")
     _buf: Any
-    _var: Var
+    _v: Var | None
     _device: Device
     _shape: tuple[int, ...]
     _dtype: numpy.dtype
@@ -62,7 +77,7 @@ class BaseArray:
         """An array over an existing, already computed buffer."""
         self = object.__new__(cls)
         self._buf = buf
-        self._var = Var() if var is None else var
+        self._v = var
         self._device = device
         self._shape = buf.shape
         self._dtype = buf.dtype
@@ -78,7 +93,7 @@ class BaseArray:
         task fills several arrays)."""
         self = object.__new__(cls)
         self._buf = None
-        self._var = Var() if var is None else var
+        self._v = Var() if var is None else var
         self._device = device
         self._shape = shape
         self._dtype = dtype
@@ -92,7 +107,7 @@ class BaseArray:
         this array's variable, so reads and writes through either are ordered."""
         out = object.__new__(type(self))
         out._buf = buf
-        out._var = self._var
+        out._v = self._v or _new_var(self)
         out._device = self._device
         out._shape = buf.shape
         out._dtype = buf.dtype
@@ -100,6 +115,15 @@ class BaseArray:
         out._grad_req = "null"
         out._node = None
         return out
+
+    @property
+    def _var(self) -> Var:
+        """The array's engine variable (made on first use; see ``_v``)."""
+        return self._v or _new_var(self)
+
+    @_var.setter
+    def _var(self, var: Var) -> None:
+        self._v = var
 
     # -- buffers ------------------------------------------------------------------------------
     def _alloc_buffer(self) -> Any:
@@ -133,16 +157,22 @@ class BaseArray:
         """Block until this array is computed; raise the error of a failed op that produced it."""
         if STATE.trace is not None:
             _refuse_while_tracing()
-        _eng._engine.wait_for(self._var)
+        v = self._v
+        if v is not None:
+            _eng._engine.wait_for(v)
 
     def _wait_write(self) -> None:
-        _eng._engine.wait_for_write(self._var)
+        v = self._v
+        if v is not None:
+            _eng._engine.wait_for_write(v)
 
     def _synced(self) -> Any:
         """The buffer, after waiting for it (the device's array type)."""
         if STATE.trace is not None:
             _refuse_while_tracing()
-        _eng._engine.wait_for(self._var)
+        v = self._v
+        if v is not None:
+            _eng._engine.wait_for(v)
         buf = self._buf
         if buf is None:  # the producing task failed and the error already fired
             buf = self._alloc_buffer()
@@ -214,12 +244,12 @@ def execute(name: str, fn: Callable[[], Any], inputs: Sequence[BaseArray],
     device's queue and this returns at once.
     """
     engine = _eng._engine
-    reads = [x._var for x in inputs]
-    writes = [x._var for x in outputs]
+    reads = [x._v or _new_var(x) for x in inputs]
+    writes = [x._v or _new_var(x) for x in outputs]
     if mutated and STATE.trace is not None:
         STATE.trace.before_write(mutated)  # hybridize keeps constants' original values
     for m in mutated:
-        writes.append(m._var)
+        writes.append(m._v or _new_var(m))
     if engine.naive:
         engine.push(fn, reads, writes, None, name)
         return

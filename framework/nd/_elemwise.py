@@ -22,7 +22,6 @@ import numpy
 from .. import dtype as _dt
 from ..base import DTypeError, FrameworkError, ShapeError
 from ..engine import _engine as _eng
-from ..engine._engine import Var as _Var
 from . import _create, _reduce, _shape  # call-time use in gradients (those import us)
 from ._base import _INLINE, BaseArray, broadcast_shapes, execute, fail_now
 from ._op import Op, register
@@ -747,14 +746,15 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                 bb = b._buf
                 if (bb.__class__ is not _NP_NDARRAY or a._shape != b._shape
                         or a._dtype is not b._dtype or a._dtype.kind not in kinds
-                        or a._device is not b._device or b._var.err is not None):
+                        or a._device is not b._device
+                        or (b._v is not None and b._v.err is not None)):
                     bb = None
             elif (bc is float or bc is int) and a._dtype.kind == "f":
                 bb = b
             else:
                 bb = None
             engine = _eng._engine
-            if bb is not None and ab.size <= _INLINE and a._var.err is None:
+            if bb is not None and ab.size <= _INLINE and (a._v is None or a._v.err is None):
                 if engine.naive:
                     r = ufunc(bb, ab) if reverse else ufunc(ab, bb)
                 else:
@@ -778,7 +778,7 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                     r = numpy.asarray(r)
                 res = _new(a.__class__)
                 res._buf = r
-                res._var = _Var()
+                res._v = None  # made on first use (BaseArray._var)
                 res._device = a._device
                 res._shape = a._shape
                 res._dtype = r.dtype

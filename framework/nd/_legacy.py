@@ -87,7 +87,7 @@ def _convert(x: BaseArray, cls: type) -> Any:
         raise TypeError(f"expected an array, got {type(x).__name__}")
     out = object.__new__(cls)
     out._buf = x._alloc_buffer()
-    out._var = x._var
+    out._v = x._var
     out._device = x._device
     out._shape = x._shape
     out._dtype = x._dtype
