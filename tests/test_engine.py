@@ -1189,3 +1189,41 @@ def test_wait_mark_ignores_another_engines_mark(threaded: ThreadedEngine) -> Non
     other.wait_mark(mark)  # returns at once: the other engine's queues are not its own
     gate.release.set()
     threaded.wait_mark(mark)
+
+
+def test_variable_made_on_first_use_is_shared_by_views() -> None:
+    """Inline results and arrays made from data carry no engine variable until a task or a
+    wait needs one; a view made before that must still be ordered with its base."""
+    with engine.engine_scope("ThreadedEngine"):
+        a = np.array(onp.arange(6.0))
+        b = a + 1  # computed inline: no variable yet
+        assert a._v is None and b._v is None
+        b.wait_to_read()  # nothing to wait for
+        assert b._v is None
+        v = b[2:4]  # the view and its base get one variable, shared
+        assert v._v is not None and v._v is b._v
+        gate = _hold(writes=(v._var,))  # a queued task writes through the view ...
+        engine.push(lambda: v._buf.__setitem__(Ellipsis, -1.0), (), (v._var,), mx.cpu(0),
+                    "write view")
+        c = b * 2  # ... so reading the base queues behind it
+        assert c._buf is None
+        gate.set()
+        assert c.asnumpy().tolist() == [2.0, 4.0, -2.0, -2.0, 10.0, 12.0]
+
+
+def test_variable_made_once_under_concurrent_first_use() -> None:
+    from framework.nd import _base
+    arrays = [np.array(onp.arange(3.0)) for _ in range(2000)]
+    seen: list[list[object]] = [[], []]
+    start = threading.Barrier(2)
+
+    def grab(k: int) -> None:
+        start.wait()
+        seen[k] = [_base._new_var(x) for x in arrays]
+
+    threads = [threading.Thread(target=grab, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(p is q is x._v for p, q, x in zip(seen[0], seen[1], arrays))
