@@ -722,6 +722,15 @@ def _record_operator(bop: BinaryOp, reverse: bool, a: Any, b: Any, bb: Any, res:
         _record(bop, (b, a) if reverse else (a, b), (res,))
 
 
+def _dtypes_of_kinds(kinds: str) -> frozenset[numpy.dtype]:
+    """The native-byte-order NumPy dtypes whose kind is one of ``kinds``."""
+    return frozenset(d for d in map(numpy.dtype, set(numpy.sctypeDict.values()))
+                     if d.kind in kinds and d.isnative)
+
+
+_FLOAT_DTYPES = _dtypes_of_kinds("f")
+
+
 def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any, Any], Any]:
     """The function behind ``a <op> b`` for ndarray's operator methods.
 
@@ -734,6 +743,7 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
     """
     ufunc = getattr(numpy, "true_divide" if name == "divide" else name)
     bop = _BINARY_OPS[name]
+    same = _dtypes_of_kinds(kinds)  # (a set test: cheaper than ``dtype.kind in kinds``)
 
     def slow(a: Any, b: Any) -> Any:  # everything else: the general binary()
         return binary(name, b, a) if reverse else binary(name, a, b)
@@ -742,14 +752,14 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
         ab = a._buf
         if ab.__class__ is _NP_NDARRAY:
             bc = b.__class__
+            dt = a._dtype
             if bc is a.__class__:
                 bb = b._buf
                 if (bb.__class__ is not _NP_NDARRAY or a._shape != b._shape
-                        or a._dtype is not b._dtype or a._dtype.kind not in kinds
-                        or a._device is not b._device
+                        or dt is not b._dtype or dt not in same or a._device is not b._device
                         or (b._v is not None and b._v.err is not None)):
                     bb = None
-            elif (bc is float or bc is int) and a._dtype.kind == "f":
+            elif (bc is float or bc is int) and dt in _FLOAT_DTYPES:
                 bb = b
             else:
                 bb = None
