@@ -257,21 +257,35 @@ def _run_direction(xp: Any, cfg: _Config, inp: Any, w: tuple[Any, ...], h: Any, 
         cbuf = res[("c", layer, d)]
         hpbuf = res.get(("hp", layer, d))
         whr_t = _step_operand(xp, whr.T, t_len) if hpbuf is not None else None
+        # per-step scratch, allocated once (each step's products land here, not in fresh
+        # arrays)
+        rec = xp.empty((n, 4 * hid), dtype=gbuf.dtype)
+        tmp = xp.empty((n, hid), dtype=gbuf.dtype)
+        plain = hpbuf is None and m is None
         for t in steps:
             gt = gbuf[t]
-            gt += h @ whh_t
+            xp.matmul(h, whh_t, out=rec)
+            gt += rec
             xp.tanh(gt, out=gt)
             gt *= s
             gt += b
             cn = cbuf[t]
             xp.multiply(gt[:, hid:2 * hid], c, out=cn)
-            cn += gt[:, :hid] * gt[:, 2 * hid:3 * hid]
+            xp.multiply(gt[:, :hid], gt[:, 2 * hid:3 * hid], out=tmp)
+            cn += tmp
             if cfg.clip is not None:
                 lo, hi = cfg.clip
                 if cfg.clip_nan:  # C's fmin(fmax(nan, lo), hi) gives lo
                     cn[...] = xp.where(xp.isnan(cn), cn.dtype.type(lo), cn)
                 xp.clip(cn, lo, hi, out=cn)
-            hn = gt[:, 3 * hid:] * xp.tanh(cn)
+            xp.tanh(cn, out=tmp)
+            if plain:  # the new state straight into its reserve slot, then the output
+                hn = sbuf[t]
+                xp.multiply(gt[:, 3 * hid:], tmp, out=hn)
+                dst[t] = hn
+                h, c = hn, cn
+                continue
+            hn = gt[:, 3 * hid:] * tmp
             if hpbuf is not None:
                 hpbuf[t] = hn
                 hn = hn @ whr_t
