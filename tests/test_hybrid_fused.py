@@ -951,3 +951,53 @@ def test_elementwise_chains_run_in_place_and_stay_bit_identical():
     y2.backward()
     onp.testing.assert_array_equal(y.asnumpy(), y2.asnumpy())
     onp.testing.assert_array_equal(g_h, x.grad.asnumpy())
+
+
+def test_a_recorded_convolution_keeps_its_columns_in_the_fused_programs(tmp_path):
+    """Recorded, a convolution keeps its im2col columns for the weight gradient (an auxiliary
+    output of the fused forward): the same gradients as the imperative ops, relu still in
+    place over its result, and the graph exports and imports."""
+    from framework.gluon._hybrid import _OP, _in_place
+    from framework.nd._conv import ConvGeom, ConvolutionKeep
+    from framework.nd._nn import Activation, FullyConnected
+
+    def make():
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(4, 1, activation="relu"), nn.Conv2D(3, 3, activation="relu"),
+                nn.MaxPool2D(2), nn.Flatten(), nn.Dense(5))
+        net.initialize(mx.init.Normal(0.3))
+        return net
+
+    x, y = _data((2, 2, 8, 8), 3), np.array([1, 4])
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    net = make()
+    want = _step(net, loss_fn, x, y)
+    net.hybridize()
+    for _ in range(2):
+        got = _step(net, loss_fn, x, y)
+        onp.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+        for k in want[1]:
+            onp.testing.assert_allclose(got[1][k], want[1][k], rtol=1e-5, atol=1e-6)
+    (fwd,) = _graphs(net)
+    ops = [type(st[4]).__name__ for st in fwd.fused.run_prog if st[0] == _OP]
+    assert ops.count("ConvolutionKeep") == 2
+    assert [st[4].name for st in fwd.fused.run_prog
+            if st[0] == _OP and st[1] != st[4].forward] == ["_npx_activation"] * 2
+    prefix = str(tmp_path / "cnn")
+    net.export(prefix)
+    back = gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
+    onp.testing.assert_allclose(back(x).asnumpy(), net(x).asnumpy(), rtol=1e-6)
+
+    # a 1x1 kernel's columns may be its input itself: a relu after the convolution must not
+    # be written over that input, though the convolution's result is fresh
+    def step(op, ins, outs):
+        return (_OP, op.forward, ins, outs, op, len(outs) == 1,
+                [(o, (2, 2), onp.dtype("float32")) for o in outs])
+
+    relu = Activation("relu")
+    keep = ConvolutionKeep(ConvGeom((1, 1), (1, 1), (1, 1), (0, 0), 1, False))
+    prog = [step(FullyConnected(), [0, 1], [3]), step(keep, [3, 2], [6, 7]),
+            step(relu, [3], [8]), step(relu, [6], [9])]
+    kern = [k for _kind, k, *_ in _in_place(prog, {8, 9}, recording=True)]
+    assert kern[2] == relu.forward  # slot 3 may live on as the columns (slot 7)
+    assert kern[3] != relu.forward  # the convolution's own result: in place

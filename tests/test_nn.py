@@ -507,6 +507,72 @@ def test_convolution_second_derivatives(i, j):
     check_grad2(fn, [x, w], i=i, j=j)
 
 
+def _conv_grads(x, w, b, keep, **kw):
+    """(y, dx, dw, db) of sum(convolution * head), with the forward's columns kept for the
+    weight gradient (``ConvolutionKeep``) or not."""
+    from framework.nd import _conv
+    saved = _conv._KEEP_COLS
+    _conv._KEEP_COLS = saved if keep else 0
+    try:
+        arrays = [np.array(a) for a in (x, w, b)]
+        for a in arrays:
+            a.attach_grad()
+        with autograd.record():
+            y = npx.convolution(*arrays, **kw)
+        kinds = type(y._node[0].op).__name__ if y._node else None
+        y.backward(np.array(_rng(5).standard_normal(y.shape)))
+    finally:
+        _conv._KEEP_COLS = saved
+    assert kinds == ("ConvolutionKeep" if keep else "Convolution")
+    return [y.asnumpy()] + [a.grad.asnumpy() for a in arrays]
+
+
+@pytest.mark.parametrize("case", [
+    ((2, 1, 20, 21), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, None),  # 420 positions: per sample
+    ((2, 4, 9, 8), 6, (3, 2), (2, 1), (1, 0), (1, 2), 2, None),  # few positions: samples last
+    ((2, 4, 9, 8), 6, (3, 2), (2, 1), (1, 0), (1, 2), 2, "NHWC"),
+    ((2, 3, 5, 5), 4, (1, 1), (1, 1), (0, 0), (1, 1), 1, None),  # 1x1: the columns are x
+    ((2, 2, 7), 3, (3,), (1,), (1,), (1,), 1, None),
+], ids=["large-out", "small-out", "channel-last", "1x1", "1d"])
+def test_convolution_keeping_columns_matches_recomputing_them(case):
+    """While autograd records, a convolution keeps its im2col columns for the weight gradient:
+    the same gradients as the op that takes its im2col again, and as finite differences."""
+    shape, f, k, s, p, d, g, lay = case
+    x = _rand(shape, seed=31)
+    w = _rand((f, shape[1] // g, *k), seed=32)
+    b = _rand((f,), seed=33)
+    if lay is not None:
+        x, w = _last(x), _last(w)
+    kw = dict(kernel=k, stride=s, pad=p, dilate=d, num_group=g, layout=lay)
+    kept = _conv_grads(x, w, b, True, **kw)
+    again = _conv_grads(x, w, b, False, **kw)
+    for a, e in zip(kept, again):
+        numpy.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+    if case[2] == (3, 3):  # the per-sample layout, against finite differences too
+        check_grad(lambda a, ww: npx.convolution(a, ww, **kw, no_bias=True), [x, w], wrt=[1])
+
+
+def test_convolution_keeps_columns_only_when_useful(monkeypatch):
+    from framework.nd import _conv
+    x, w = np.array(_rand((2, 3, 6, 6), seed=34)), np.array(_rand((4, 3, 3, 3), seed=35))
+    x.attach_grad()
+    with autograd.record():  # the weight takes no part: no weight gradient to feed
+        y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)
+    assert type(y._node[0].op) is _conv.Convolution
+    w.attach_grad()
+    y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)  # not recording
+    assert y._node is None
+    monkeypatch.setattr(_conv, "_KEEP_COLS", 2 * 3 * 9 * 16 - 1)  # one element too many
+    with autograd.record():
+        y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)
+    assert type(y._node[0].op) is _conv.Convolution
+    monkeypatch.setattr(_conv, "_KEEP_COLS", 2 * 3 * 9 * 16)
+    with autograd.record():
+        y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)
+    assert type(y._node[0].op) is _conv.ConvolutionKeep
+    assert y.shape == (2, 4, 4, 4)  # the columns stay inside the graph
+
+
 DECONV_CASES = [  # (data shape, filters, kernel, stride, pad, dilate, groups, adj)
     ((2, 3, 4), 2, (3,), (2,), (1,), (1,), 1, (1,)),
     ((1, 4, 3, 4), 6, (2, 3), (2, 1), (0, 1), (1, 2), 2, (1, 0)),

@@ -568,12 +568,12 @@ class _Fused:
 def _in_place(run_prog: list[Any], exposed: set[int], recording: bool = False) -> list[Any]:
     """``run_prog`` with the steps that can write their result into a dead input doing so:
     an op with ``forward_inplace`` (elementwise ufuncs, relu, the relu gradient) whose first
-    input is the fresh result (an op with ``fresh_output``: never an input's buffer or a view
-    of one) of an earlier step of this program, of the result's own shape and dtype, is not
-    returned, is read by no later step, and was read by no step that may have returned a view
-    of it (a view step, or any op not known to return a new array). A chain of elementwise
-    ops then runs in one buffer, without temporaries. The in-place kernel is the same ufunc with
-    ``out=``, so the values are the same bit for bit.
+    input is the fresh result (the first output of an op with ``fresh_output``: never an
+    input's buffer or a view of one) of an earlier step of this program, of the result's own
+    shape and dtype, is not returned, is read by no later step, and was read by no step that
+    may have returned a view of it (a view step, or any op not known to return a new array). A
+    chain of elementwise ops then runs in one buffer, without temporaries. The in-place kernel
+    is the same ufunc with ``out=``, so the values are the same bit for bit.
 
     ``recording``: the program of a call that autograd records, whose buffers the backward reads
     afterwards. Then only an op whose backward formula reads nothing of its input but what its
@@ -591,14 +591,14 @@ def _in_place(run_prog: list[Any], exposed: set[int], recording: bool = False) -
     for k, (kind, _kern, in_ids, _out, op, single, ospecs) in enumerate(run_prog):
         for i in in_ids:
             last[i] = k
-        made_fresh = kind == _OP and single and getattr(op, "fresh_output", False)
-        if not made_fresh:
+        made_fresh = kind == _OP and getattr(op, "fresh_output", False)
+        if not (made_fresh and single):  # (another output may be a view of an input)
             for i in in_ids:
                 aliasing.setdefault(i, set()).add(k)
-        else:
-            for s, shape, dt in ospecs:
-                fresh[s] = (shape, dt)
-                producer[s] = op
+        if made_fresh:  # the first output is a new array
+            s, shape, dt = ospecs[0]
+            fresh[s] = (shape, dt)
+            producer[s] = op
     out = list(run_prog)
     for k, (kind, _kern, in_ids, out_ids, op, single, ospecs) in enumerate(run_prog):
         if kind != _OP or not single or not in_ids:

@@ -46,10 +46,11 @@ from ._gradutil import cast_like
 from ._op import Op, apply, register
 from ._reduce import reduce
 from ._shape import astype
-from ._tape import requires_grad
+from ._tape import STATE, requires_grad
 
 __all__ = [
-    "ConvGeom", "PoolGeom", "Convolution", "Deconvolution", "ConvWeightGrad", "Pooling",
+    "ConvGeom", "PoolGeom", "Convolution", "ConvolutionKeep", "Deconvolution", "ConvWeightGrad",
+    "ConvWeightGradCols", "Pooling",
     "PoolAdjoint", "MaxPoolScatter", "MaxPoolGather", "CHANNEL_FIRST", "CHANNEL_LAST",
     "parse_layout", "conv_out_size", "deconv_out_size", "convolution", "deconvolution",
     "pool_geom", "pooling",
@@ -168,12 +169,24 @@ def _im2col(xp: Any, x: Any, geom: ConvGeom, out_sp: Shape, samples_last: bool =
 
 def _conv(xp: Any, x: Any, w: Any, geom: ConvGeom, out_sp: Shape) -> Any:
     """Channel-first convolution: x (N, C, *S), w (F, C/G, *K) -> (N, F, *out_sp)."""
+    return _conv_cols(xp, x, w, geom, out_sp)[0]
+
+
+def _conv_cols(xp: Any, x: Any, w: Any, geom: ConvGeom, out_sp: Shape,
+               samples_last: bool = False) -> tuple[Any, Any]:
+    """:func:`_conv`, and the column matrix it multiplied (see :func:`_im2col`). With
+    ``samples_last``, the columns the weight gradient of a small output wants: one GEMM over
+    all samples, whose (G, F/G, N * O) result is then put in sample order (one copy of the
+    output, small when the output is)."""
     n = x.shape[0]
     f = w.shape[0]
     g = geom.groups
-    cols = _im2col(xp, x, geom, out_sp)  # (N, G, Cg * K, O)
-    y = xp.matmul(w.reshape(g, f // g, -1), cols)  # (N, G, F/G, O): one GEMM per sample
-    return y.reshape(n, f, *out_sp)
+    wm = w.reshape(g, f // g, -1)
+    cols = _im2col(xp, x, geom, out_sp, samples_last)
+    y = xp.matmul(wm, cols)  # (N, G, F/G, O): one GEMM per sample; or (G, F/G, N * O)
+    if samples_last:
+        y = xp.ascontiguousarray(y.reshape(f, n, -1).transpose(1, 0, 2))
+    return y.reshape(n, f, *out_sp), cols
 
 
 def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> Any:
@@ -250,18 +263,24 @@ def _col2im_wide(xp: Any, gm: Any, wm: Any, geom: ConvGeom, in_sp: Shape, out_sp
 def _conv_wgrad(xp: Any, x: Any, gy: Any, geom: ConvGeom) -> Any:
     """Adjoint of :func:`_conv` in w: x (N, C, *S), gy (N, F, *O) -> (F, C/G, *K)."""
     out_sp = tuple(gy.shape[2:])
+    # few output positions: per-sample GEMMs would be too thin, so ONE product over all
+    # samples, (Cg * K, N * O) x (N * O, F/G), on columns laid out for it (29% faster on
+    # LeNet's second convolution, whose output is 8 x 8)
+    few = math.prod(out_sp) <= _WGRAD_ONE_GEMM
+    cols = _im2col(xp, x, geom, out_sp, samples_last=few)
+    return _wgrad_cols(xp, cols, gy, geom, x.shape[1] // geom.groups)
+
+
+def _wgrad_cols(xp: Any, cols: Any, gy: Any, geom: ConvGeom, cg: int) -> Any:
+    """:func:`_conv_wgrad` from the data's columns: (N, G, Cg * K, O) per sample, or (G, Cg *
+    K, N * O) with the samples last."""
+    out_sp = tuple(gy.shape[2:])
     n, f = gy.shape[:2]
     g = geom.groups
-    cg = x.shape[1] // g
-    if math.prod(out_sp) <= _WGRAD_ONE_GEMM:
-        # few output positions: per-sample GEMMs would be too thin, so ONE product over all
-        # samples, (Cg * K, N * O) x (N * O, F/G), on columns laid out for it (29% faster
-        # on LeNet's second convolution, whose output is 8 x 8)
-        colt = _im2col(xp, x, geom, out_sp, samples_last=True)  # (G, Cg * K, N * O)
+    if cols.ndim == 3:  # samples last: one GEMM
         gt = xp.ascontiguousarray(gy.reshape(n, g, f // g, -1).transpose(1, 0, 3, 2))
-        gwt = xp.matmul(colt, gt.reshape(g, -1, f // g))  # (G, Cg * K, F/G)
+        gwt = xp.matmul(cols, gt.reshape(g, -1, f // g))  # (G, Cg * K, F/G)
         return xp.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(f, cg, *geom.kernel)
-    cols = _im2col(xp, x, geom, out_sp)  # (N, G, Cg * K, O)
     gm = gy.reshape(n, g, f // g, math.prod(out_sp))
     # one GEMM per sample, accumulated: cheaper than transposing both operands into one
     # (F, N * O) x (N * O, Cg * K) product, which costs two more copies
@@ -373,8 +392,12 @@ class Convolution(_ConvOp):
         return _back(xp, y, self.geom.last)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        return self._grads(inputs, out_grads[0], None)
+
+    def _grads(self, inputs: Any, g: Any, cols: Any) -> list[Any]:
+        """The inputs' gradients from the output's ``g``; ``cols``: the forward's columns
+        (:class:`ConvolutionKeep`), which the weight gradient then reads instead of x."""
         x, w = inputs[0], inputs[1]
-        (g,) = out_grads
         # only the gradients some input needs (the first layer's data needs none: its
         # Deconvolution is the most expensive kernel of a CNN's backward); all of them when no
         # input takes part in the graph (``autograd.grad`` of a constant expression)
@@ -383,12 +406,70 @@ class Convolution(_ConvOp):
         if every or requires_grad(x):
             grads[0] = cast_like(apply(Deconvolution(self.geom, self.in_sp), (g, w)), x)
         if every or requires_grad(w):
-            grads[1] = cast_like(apply(ConvWeightGrad(self.geom), (x, g)), w)
+            gw = apply(ConvWeightGrad(self.geom), (x, g)) if cols is None else apply(
+                ConvWeightGradCols(self.geom, self.out_sp, w._shape), (cols, g))
+            grads[1] = cast_like(gw, w)
         if len(inputs) == 3:
             b = inputs[2]
             grads.append(_bias_grad(g, b, self.geom.last) if every or requires_grad(b)
                          else None)
         return grads
+
+
+#: a convolution that autograd records keeps its columns for the weight gradient when they have
+#: at most this many elements (16 MiB of float32 per layer): small networks, where the im2col
+#: is a large share of a step (LeNet: two of its ten largest copies), not deep ones whose
+#: columns would pile up until the backward
+_KEEP_COLS = 1 << 22
+
+
+@register("_npx_convolution_keep")
+class ConvolutionKeep(Convolution):
+    """:class:`Convolution` that also returns its im2col columns, an auxiliary output (no
+    gradient flows into it, the front end does not return it), so that the weight gradient
+    skips its own im2col of the same data (:class:`ConvWeightGradCols`). What
+    :func:`convolution` issues while autograd records, for small columns (``_KEEP_COLS``).
+    An output of at most ``_WGRAD_ONE_GEMM`` positions is computed from the columns with the
+    samples last, the layout of the weight gradient's single GEMM."""
+
+    nout = 2
+    aux_outputs = (1,)
+    # (inherited: ``fresh_output``, the result is a new array; the columns may be a view of x
+    # for a 1x1 kernel. ``backward_reads_output = False``: the backward reads the columns,
+    # never the result)
+
+    def infer(self, x: BaseArray, w: BaseArray, b: BaseArray | None = None) -> Specs:
+        specs = Convolution.infer(self, x, w, b)
+        assert self.out_sp is not None
+        n, c, _ = _split(x._shape, self.geom.last)
+        g = self.geom.groups
+        rows = c // g * math.prod(self.geom.kernel)
+        o = math.prod(self.out_sp)
+        self.samples_last = o <= _WGRAD_ONE_GEMM
+        cols = (g, rows, n * o) if self.samples_last else (n, g, rows, o)
+        return [*specs, (cols, self.dt)]
+
+    def forward(self, xp: Any, x: Any, w: Any, b: Any = None) -> Any:
+        assert self.out_sp is not None
+        y, cols = _conv_cols(xp, self._in(xp, x), self._in(xp, w), self.geom, self.out_sp,
+                             self.samples_last)
+        if b is not None:
+            y = _add_bias(xp, y, b, self.geom.nd)
+        return _back(xp, y, self.geom.last), cols
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        # a recorded backward (create_graph) differentiates the weight gradient again: that
+        # needs it as a function of x (ConvWeightGrad), not of the columns
+        return self._grads(inputs, out_grads[0], None if STATE.grad else outputs[1])
+
+
+def _keeps_columns(x: BaseArray, w: BaseArray, geom: ConvGeom) -> bool:
+    """Whether :func:`convolution` should keep the columns (:class:`ConvolutionKeep`)."""
+    if not STATE.grad or not requires_grad(w):
+        return False
+    n, c, sp = _split(x._shape, geom.last)
+    out = geom.out_size(sp)
+    return min(out) >= 1 and n * c * math.prod(geom.kernel) * math.prod(out) <= _KEEP_COLS
 
 
 @register("_npx_deconvolution")
@@ -477,6 +558,26 @@ class ConvWeightGrad(_ConvOp):
         gx = apply(Deconvolution(self.geom, self.in_sp), (g, h))
         gg = apply(Convolution(self.geom, self.out_sp), (x, h))
         return [cast_like(gx, x), cast_like(gg, g)]
+
+
+@register("_conv_weight_grad_cols")
+class ConvWeightGradCols(_ConvOp):
+    """:class:`ConvWeightGrad` from the columns of the data that :class:`ConvolutionKeep`
+    kept, ``(cols, g)``: the same GEMMs without an im2col. Only in a backward that autograd
+    does not record (it has no gradient of its own)."""
+
+    def __init__(self, geom: ConvGeom, out_sp: Shape, w_shape: Shape) -> None:
+        super().__init__(geom, out_sp)
+        self.w_shape = w_shape
+
+    def infer(self, cols: BaseArray, g: BaseArray) -> Specs:
+        self.dt = _dt.binary_result(cols._dtype, g._dtype)
+        return [(self.w_shape, self.dt)]
+
+    def forward(self, xp: Any, cols: Any, g: Any) -> Any:
+        cg = self.w_shape[-1] if self.geom.last else self.w_shape[1]
+        gw = _wgrad_cols(xp, cols.astype(self.dt, copy=False), self._in(xp, g), self.geom, cg)
+        return _back(xp, gw, self.geom.last)
 
 
 # -- pooling ------------------------------------------------------------------------------------
@@ -860,6 +961,8 @@ def convolution(data: BaseArray, weight: BaseArray, bias: BaseArray | None = Non
     if num_filter is not None and weight.ndim and int(num_filter) != weight._shape[0]:
         raise ShapeError(f"{op}: num_filter={num_filter} but weight has shape {weight._shape} "
                          f"({weight._shape[0]} filters)")
+    if _keeps_columns(inputs[0], inputs[1], geom):
+        return apply(ConvolutionKeep(geom), inputs)[0]  # type: ignore[no-any-return]
     return apply(Convolution(geom), inputs)  # type: ignore[no-any-return]
 
 
