@@ -18,6 +18,12 @@ Three ops close under differentiation, so convolutions are differentiable any nu
 d conv/dx is a Deconvolution, d conv/dw a ConvWeightGrad; d Deconvolution/dy is a Convolution;
 d ConvWeightGrad/dx is a Deconvolution and d ConvWeightGrad/dg a Convolution.
 
+While autograd records, :func:`convolution` issues :class:`ConvolutionKeep` instead when the
+column matrix is small (``_KEEP_COLS``): the same convolution, whose columns are an auxiliary
+output that the weight gradient reads (:class:`ConvWeightGradCols`) instead of taking the
+im2col of ``x`` again. A recorded backward (``create_graph``) uses ConvWeightGrad, so higher
+derivatives are unchanged.
+
 Pooling (max, avg, sum, lp) uses the same window views; its gradients are the window adjoint
 (:class:`PoolAdjoint`, for avg/sum/lp) and, for max pooling, a scatter to each window's first
 maximum (:class:`MaxPoolScatter`), whose own gradient is the matching gather
