@@ -34,10 +34,11 @@ STEPS = [
     ("+ ndarray._pending(): new array object + engine Var", "cls._pending(shape, dt, dev)"),
     ("    of which Var()", "Var()"),
     ("    of which object.__new__(ndarray)", "object.__new__(cls)"),
-    ("+ autograd 'recording?' check", "E.STATE.recording"),
+    ("+ autograd 'recording?' check", "E.ACTIVE.count and E.STATE.recording"),
     ("+ dev.xp (property)", "dev.xp"),
     ("+ math.prod(shape) <= inline size, var.err checks",
-     "math.prod(shape) <= 16384 and a._var.err is None and b._var.err is None"),
+     "math.prod(shape) <= 16384 and (a._v is None or a._v.err is None) and "
+     "(b._v is None or b._v.err is None)"),
     ("+ engine lock + 'anything queued?' scan",
      "with eng.lock:\n for w in eng.worker_list:\n  pass"),
     ("+ _buf(a), _buf(b)", "E._buf(a); E._buf(b)"),

@@ -336,3 +336,50 @@ def test_recording_without_backward_leaves_no_cyclic_garbage():
         c = ((a + b) * a - b).sum()
     c.backward()
     onp.testing.assert_allclose(a.grad.asnumpy(), 2 * a.asnumpy() + b.asnumpy())
+
+
+def test_the_process_wide_count_of_recording_threads_follows_every_switch() -> None:
+    """Hot paths skip the thread-local flag while no thread records (``ACTIVE.count``): the
+    count must be raised whenever some thread records, and back to zero after."""
+    from framework.nd._tape import ACTIVE, STATE
+    assert not STATE.recording
+    base = ACTIVE.count  # (0, unless a thread of another test ended while recording)
+    x = np.ones((3,))
+    x.attach_grad()
+    with autograd.record():
+        assert ACTIVE.count == base + 1 and STATE.recording
+        with autograd.record():
+            assert ACTIVE.count == base + 1
+        with autograd.pause():
+            assert ACTIVE.count == base and not STATE.recording
+            assert (x * 2)._node is None
+        assert ACTIVE.count == base + 1
+        assert (x + 1)._node is not None
+    assert ACTIVE.count == base
+    with pytest.raises(ValueError, match="boom"):
+        with autograd.record():
+            raise ValueError("boom")
+    assert ACTIVE.count == base and not STATE.recording
+
+    # another thread recording: this one still records nothing, and the count goes back
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with autograd.record():
+            inside.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        assert inside.wait(10)
+        assert ACTIVE.count == base + 1 and not STATE.recording
+        assert (x + 1)._node is None
+        with autograd.record():
+            assert ACTIVE.count == base + 2
+            assert (x + 1)._node is not None
+        assert ACTIVE.count == base + 1
+    finally:
+        leave.set()
+        t.join()
+    assert ACTIVE.count == base

@@ -21,7 +21,7 @@ from ..base import NotImplementedForSymbol, ShapeError
 from ..device import Device, current_device
 from ..engine import _engine as _eng
 from ..engine._engine import AsyncError, Var, user_location
-from ._tape import STATE
+from ._tape import ACTIVE, STATE
 
 __all__ = ["BaseArray", "execute", "array_class", "set_array_class", "broadcast_shapes"]
 
@@ -155,7 +155,7 @@ class BaseArray:
     # -- synchronisation ------------------------------------------------------------------------
     def wait_to_read(self) -> None:
         """Block until this array is computed; raise the error of a failed op that produced it."""
-        if STATE.trace is not None:
+        if ACTIVE.count and STATE.trace is not None:
             _refuse_while_tracing()
         v = self._v
         if v is not None:
@@ -168,7 +168,7 @@ class BaseArray:
 
     def _synced(self) -> Any:
         """The buffer, after waiting for it (the device's array type)."""
-        if STATE.trace is not None:
+        if ACTIVE.count and STATE.trace is not None:
             _refuse_while_tracing()
         v = self._v
         if v is not None:

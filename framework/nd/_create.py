@@ -17,7 +17,7 @@ from ._base import BaseArray, array_class, execute
 from ._op import Op
 from ._shape import astype, broadcast_to, reshape
 from ._shape import copy as _copy_arr
-from ._tape import STATE, record
+from ._tape import ACTIVE, STATE, record
 
 __all__ = [
     "array", "asarray", "zeros", "ones", "empty", "full", "arange", "linspace", "eye",
@@ -84,7 +84,7 @@ def to_device(x: BaseArray, device: Device) -> BaseArray:
             out._set_result(b.copy())
 
     execute("copyto", run, (x,), (out,))
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         record(_ToDevice(device), (x,), (out,))
     return out
 

@@ -25,7 +25,7 @@ from ..engine import _engine as _eng
 from . import _create, _reduce, _shape  # call-time use in gradients (those import us)
 from ._base import _INLINE, BaseArray, broadcast_shapes, execute, fail_now
 from ._op import Op, register
-from ._tape import STATE, check_write
+from ._tape import ACTIVE, STATE, check_write
 from ._tape import record as _record
 
 __all__ = ["UNARY", "BINARY", "unary", "binary", "is_scalar"]
@@ -185,7 +185,7 @@ def unary(name: str, x: BaseArray, out: BaseArray | None = None) -> BaseArray:
         res._set_result(fn_(xp, b))
 
     execute(name, run, (x,), (res,))
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         _record(op, (x,), (res,))
     if out is not None:
         return _assign_out(name, out, res)
@@ -419,19 +419,23 @@ def binary(name: str, a: Any, b: Any, out: BaseArray | None = None) -> Any:
         raise TypeError(f"{name}: unsupported operand types {type(a).__name__} and "
                         f"{type(b).__name__}")
     res = cls._pending(shape, dt, dev)
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         if mode == 0:
             _record(_BINARY_OPS[name], inputs, (res,))
         else:
             _record(BinaryScalarOp(name, y, mode == 2), inputs, (res,))
     xp = dev.xp
     engine = _eng._engine
-    if (not engine.naive and math.prod(shape) <= _INLINE and x._var.err is None
-            and (mode or y._var.err is None)):
+    xv, yv = x._v, (y._v if mode == 0 else None)  # (None: no task ever touched it)
+    if (not engine.naive and math.prod(shape) <= _INLINE and (xv is None or xv.err is None)
+            and (yv is None or yv.err is None)):
         # fast path: compute on this thread when nothing is queued anywhere, or when no
         # unfinished task writes an input (the output is fresh: nothing else can touch it)
         with engine.lock:  # type: ignore[attr-defined]
-            reads = (x._var, y._var) if mode == 0 else (x._var,)
+            if xv is None:
+                reads = () if yv is None else (yv,)
+            else:
+                reads = (xv,) if yv is None else (xv, yv)
             if engine.may_run_now(reads, ()):  # type: ignore[attr-defined]
                 try:
                     bx = _buf(x)
@@ -488,7 +492,7 @@ def _assign_out(name: str, out: BaseArray, res: BaseArray) -> BaseArray:
         _buf(out)[...] = _buf(res)
 
     execute(f"{name}(out=)", run, (res,), (), mutated=(out,))
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         _record(_ASSIGN, (res, out), (out,))
     return out
 
@@ -504,7 +508,7 @@ def binary_inplace(name: str, out: BaseArray, o: Any) -> bool:
     floating ``out``, and ``o`` a Python number or an array of ``out``'s dtype and device whose
     shape broadcasts to ``out``'s. Saves the result's allocation and the copy. Returns False
     (having done nothing) otherwise."""
-    if STATE.recording or name not in _INPLACE or out._dtype.kind != "f":
+    if (ACTIVE.count and STATE.recording) or name not in _INPLACE or out._dtype.kind != "f":
         return False
     if isinstance(o, BaseArray):
         if (o._dtype != out._dtype or o._device != out._device
@@ -795,7 +799,7 @@ def make_operator(name: str, kinds: str, reverse: bool = False) -> Callable[[Any
                 res._grad = None
                 res._grad_req = "null"
                 res._node = None
-                if STATE.recording:
+                if ACTIVE.count and STATE.recording:
                     _record_operator(bop, reverse, a, b, bb, res)
                 return res
         return slow(a, b)

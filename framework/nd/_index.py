@@ -22,7 +22,7 @@ from . import _create, _shape  # module references: both import this module in t
 from ._base import BaseArray, broadcast_shapes, execute
 from ._elemwise import _unbroadcast
 from ._op import Op, apply, register
-from ._tape import STATE, check_write, record
+from ._tape import ACTIVE, STATE, check_write, record
 
 __all__ = ["getitem", "setitem"]
 
@@ -163,7 +163,7 @@ def scatter(shape: tuple[int, ...], dtype: Any, key: Any, g: BaseArray) -> BaseA
 
 
 def _record_view(x: BaseArray, out: BaseArray, comps: tuple[Any, ...]) -> BaseArray:
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         record(_IndexView(comps), (x,), (out,))
     return out
 
@@ -281,7 +281,7 @@ def setitem(x: BaseArray, key: Any, value: Any) -> None:
         xb[_run_key(comps)] = v
 
     execute("setitem", run, reads, (), mutated=(x,))
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         is_arr = isinstance(val, BaseArray)
         record(SetItem(comps, is_arr, None if is_arr else val),
                (x, *((val,) if is_arr else ()), *[a for _, a in dev_idx]), (x,))

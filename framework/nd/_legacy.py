@@ -37,7 +37,7 @@ from ._array import ndarray, set_autograd_hooks
 from ._base import BaseArray
 from ._elemwise import binary, unary
 from ._op import Op, register
-from ._tape import STATE, record
+from ._tape import ACTIVE, STATE, record
 
 __all__ = ["NDArray", "as_nd", "as_np", "to_nd_nested", "to_np_nested", "legacy_reduce",
            "legacy_reshape", "one_d", "is_legacy", "LEGACY"]
@@ -91,7 +91,7 @@ def _convert(x: BaseArray, cls: type) -> Any:
     out._device = x._device
     out._shape = x._shape
     out._dtype = x._dtype
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         out._grad = None
         out._grad_req = "null"
         out._node = None

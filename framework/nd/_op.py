@@ -26,7 +26,7 @@ import numpy
 from ..base import FrameworkError
 from ..device import Device
 from ._base import BaseArray, array_class, execute
-from ._tape import STATE, record
+from ._tape import ACTIVE, STATE, record
 
 __all__ = ["Op", "REGISTRY", "register", "apply", "common_device", "get_op", "op_from_json",
            "OpSerializationError"]
@@ -153,7 +153,7 @@ def apply(op: Op, inputs: Sequence[BaseArray], device: Device | None = None,
                 o._set_result(r)
 
     execute(op.name, fn, inputs, outs, mutated)
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         replay = None
         if STATE.trace is not None:
             def replay(ins: Sequence[BaseArray]) -> Any:

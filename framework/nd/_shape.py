@@ -20,7 +20,7 @@ from ._base import BaseArray, broadcast_shapes
 from ._elemwise import _unbroadcast, binary
 from ._op import Op, apply, common_device, register
 from ._reduce import normalize_axis, reduce
-from ._tape import STATE, record
+from ._tape import ACTIVE, STATE, record
 
 __all__ = [
     "reshape", "transpose", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
@@ -153,7 +153,7 @@ def view_of(x: BaseArray, buf: Any, name: str, kind: str, *args: Any) -> BaseArr
     :class:`_ViewOp` of ``kind`` with ``args`` (``reshape(shape)``, ``transpose(perm)``,
     ``swapaxes(a, b)``), which also makes the same view of another array (replay)."""
     out = x._view(buf)
-    if STATE.recording:
+    if ACTIVE.count and STATE.recording:
         record(_ViewOp(name, kind, args), (x,), (out,))
     return out
 

@@ -11,6 +11,7 @@ recorded only while recording is on and at least one input takes part.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..base import FrameworkError
 
-__all__ = ["STATE", "Node", "Trace", "requires_grad", "record", "check_write",
+__all__ = ["STATE", "ACTIVE", "Node", "Trace", "requires_grad", "record", "check_write",
            "is_recording", "is_training", "set_trace", "set_grad"]
 
 
@@ -75,29 +76,74 @@ class Trace:
                 continue
             prev, STATE.trace = STATE.trace, None
             grad, STATE.grad = STATE.grad, False
-            rec, STATE.recording = STATE.recording, False
+            rec = STATE.recording
+            _set_recording(False)
             try:
                 self.pristine[key] = root.copy()  # ordered before the write on the engine
             finally:
-                STATE.trace, STATE.grad, STATE.recording = prev, grad, rec
+                STATE.trace, STATE.grad = prev, grad
+                _set_recording(rec)
 
 
 def set_trace(trace: Trace | None) -> Trace | None:
     """Start (or stop, with None) tracing on this thread; returns the previous trace."""
     prev = STATE.trace
     STATE.trace = trace
-    STATE.recording = STATE.grad or trace is not None
+    _set_recording(STATE.grad or trace is not None)
     return prev
 
 
 def set_grad(on: bool) -> bool:
     prev = STATE.grad
     STATE.grad = bool(on)
-    STATE.recording = STATE.grad or STATE.trace is not None
+    _set_recording(STATE.grad or STATE.trace is not None)
     return prev
 
 
 STATE = _State()
+
+
+class _Active:
+    """How many threads have ``STATE.recording`` on, process-wide (``count``).
+
+    An attribute of a thread-local object costs ~60 ns to read, one of a plain object ~20, and
+    every op entry point asks whether it must record. Hot paths test ``ACTIVE.count and
+    STATE.recording`` (or ``STATE.trace``, which implies recording), so that code running while
+    no thread records (inference, data loading, optimizer updates, plain array work) pays only
+    the plain read. Only :func:`_set_recording` changes it; a thread that ends while recording
+    leaves it raised, which costs time, never correctness."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+ACTIVE = _Active()
+_active_lock = threading.Lock()
+
+
+def _set_recording(on: bool) -> None:
+    """Set this thread's ``STATE.recording``, keeping ``ACTIVE.count``: raised before the flag
+    goes on, lowered after it goes off, so a thread whose flag is on always finds it raised."""
+    if on == STATE.recording:
+        return
+    with _active_lock:
+        if on:
+            ACTIVE.count += 1
+            STATE.recording = True
+        else:
+            STATE.recording = False
+            ACTIVE.count -= 1
+
+
+def _after_fork() -> None:  # a lock held by another thread at fork stays held in the child
+    global _active_lock
+    _active_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 class Node:
