@@ -963,7 +963,7 @@ def test_a_recorded_convolution_keeps_its_columns_in_the_fused_programs(tmp_path
 
     def make():
         net = nn.HybridSequential()
-        net.add(nn.Conv2D(4, 1, activation="relu"), nn.Conv2D(3, 3, activation="relu"),
+        net.add(nn.Conv2D(4, 2, activation="relu"), nn.Conv2D(3, 3, activation="relu"),
                 nn.MaxPool2D(2), nn.Flatten(), nn.Dense(5))
         net.initialize(mx.init.Normal(0.3))
         return net
@@ -988,8 +988,8 @@ def test_a_recorded_convolution_keeps_its_columns_in_the_fused_programs(tmp_path
     back = gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
     onp.testing.assert_allclose(back(x).asnumpy(), net(x).asnumpy(), rtol=1e-6)
 
-    # a 1x1 kernel's columns may be its input itself: a relu after the convolution must not
-    # be written over that input, though the convolution's result is fresh
+    # a multi-output op's other outputs may be views of its inputs: a relu after it must not
+    # be written over such an input, though its first result is fresh
     def step(op, ins, outs):
         return (_OP, op.forward, ins, outs, op, len(outs) == 1,
                 [(o, (2, 2), onp.dtype("float32")) for o in outs])
@@ -999,5 +999,5 @@ def test_a_recorded_convolution_keeps_its_columns_in_the_fused_programs(tmp_path
     prog = [step(FullyConnected(), [0, 1], [3]), step(keep, [3, 2], [6, 7]),
             step(relu, [3], [8]), step(relu, [6], [9])]
     kern = [k for _kind, k, *_ in _in_place(prog, {8, 9}, recording=True)]
-    assert kern[2] == relu.forward  # slot 3 may live on as the columns (slot 7)
+    assert kern[2] == relu.forward  # slot 3 may live on in slot 7
     assert kern[3] != relu.forward  # the convolution's own result: in place

@@ -531,9 +531,9 @@ def _conv_grads(x, w, b, keep, **kw):
     ((2, 1, 20, 21), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, None),  # 420 positions: per sample
     ((2, 4, 9, 8), 6, (3, 2), (2, 1), (1, 0), (1, 2), 2, None),  # few positions: samples last
     ((2, 4, 9, 8), 6, (3, 2), (2, 1), (1, 0), (1, 2), 2, "NHWC"),
-    ((2, 3, 5, 5), 4, (1, 1), (1, 1), (0, 0), (1, 1), 1, None),  # 1x1: the columns are x
+    ((2, 3, 1, 300), 4, (1, 1), (2, 1), (0, 0), (1, 1), 1, None),  # its windows are x itself
     ((2, 2, 7), 3, (3,), (1,), (1,), (1,), 1, None),
-], ids=["large-out", "small-out", "channel-last", "1x1", "1d"])
+], ids=["large-out", "small-out", "channel-last", "1x1-strided", "1d"])
 def test_convolution_keeping_columns_matches_recomputing_them(case):
     """While autograd records, a convolution keeps its im2col columns for the weight gradient:
     the same gradients as the op that takes its im2col again, and as finite differences."""
@@ -562,6 +562,19 @@ def test_convolution_keeps_columns_only_when_useful(monkeypatch):
     w.attach_grad()
     y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)  # not recording
     assert y._node is None
+    w1 = np.array(_rand((4, 3, 1, 1), seed=36))
+    w1.attach_grad()
+    with autograd.record():  # a pointwise convolution's columns are x: nothing to save
+        y = npx.convolution(x, w1, kernel=(1, 1), no_bias=True)
+    assert type(y._node[0].op) is _conv.Convolution
+    with autograd.record():  # strided, its windows can still be x itself: kept as a copy
+        y = npx.convolution(np.array(_rand((2, 3, 1, 300), seed=37)), w1, kernel=(1, 1),
+                            stride=(2, 1), no_bias=True)
+    node = y._node[0]
+    assert type(node.op) is _conv.ConvolutionKeep
+    cols, data = node.outputs[1], node.inputs[0]
+    cols.wait_to_read()
+    assert not numpy.shares_memory(cols._buf, data._buf)
     monkeypatch.setattr(_conv, "_KEEP_COLS", 2 * 3 * 9 * 16 - 1)  # one element too many
     with autograd.record():
         y = npx.convolution(x, w, kernel=(3, 3), no_bias=True)

@@ -440,9 +440,8 @@ class ConvolutionKeep(Convolution):
 
     nout = 2
     aux_outputs = (1,)
-    # (inherited: ``fresh_output``, the result is a new array; the columns may be a view of x
-    # for a 1x1 kernel. ``backward_reads_output = False``: the backward reads the columns,
-    # never the result)
+    # (inherited: ``fresh_output``, the result is a new array; and ``backward_reads_output =
+    # False``: the backward reads the columns, never the result)
 
     def infer(self, x: BaseArray, w: BaseArray, b: BaseArray | None = None) -> Specs:
         specs = Convolution.infer(self, x, w, b)
@@ -459,6 +458,8 @@ class ConvolutionKeep(Convolution):
         assert self.out_sp is not None
         y, cols = _conv_cols(xp, self._in(xp, x), self._in(xp, w), self.geom, self.out_sp,
                              self.samples_last)
+        if xp.may_share_memory(cols, x):  # the windows were x itself (a 1x1 kernel): a kept
+            cols = cols.copy()  # view would let a later in-place write of x change them
         if b is not None:
             y = _add_bias(xp, y, b, self.geom.nd)
         return _back(xp, y, self.geom.last), cols
@@ -473,6 +474,9 @@ def _keeps_columns(x: BaseArray, w: BaseArray, geom: ConvGeom) -> bool:
     """Whether :func:`convolution` should keep the columns (:class:`ConvolutionKeep`)."""
     if not STATE.grad or not requires_grad(w):
         return False
+    if all(k == 1 for k in geom.kernel) and all(s == 1 for s in geom.stride) and \
+            not any(geom.pad):
+        return False  # a pointwise convolution's columns are x itself: nothing to save
     n, c, sp = _split(x._shape, geom.last)
     out = geom.out_size(sp)
     return min(out) >= 1 and n * c * math.prod(geom.kernel) * math.prod(out) <= _KEEP_COLS
