@@ -4,7 +4,7 @@ A *loop* is a callable ``loop(n)`` that runs ``n`` iterations of one workload wi
 implementation (framework loops end with ``npx.waitall()`` so asynchronous work is counted).
 :func:`run_workload` calibrates each loop, then times the repeats interleaved across the
 implementations and summarises them; :func:`markdown_table` prints medians, min-max, IQR and the
-ratios of the medians to a baseline and to a reference implementation.
+ratios to a baseline and to a reference implementation (medians of the per-repeat ratios).
 """
 
 from __future__ import annotations
@@ -382,12 +382,28 @@ def fmt(x: float) -> str:
     return f"{x:.3g}" if x < 10 else f"{x:,.0f}" if x >= 1000 else f"{x:.1f}"
 
 
+def _ratio(r: dict[str, Any], other: dict[str, Any], other_median: float | None) -> str:
+    """``r`` against ``other``: the median of the paired per-repeat ratios (see
+    :func:`markdown_table`), "–" without a reference."""
+    if not other_median:
+        return "–"
+    a, b = r.get("samples_us"), other.get("samples_us")
+    if a and b and len(a) == len(b):
+        return f"{statistics.median(x / y for x, y in zip(a, b)):.2f}"
+    return f"{r['median_us'] / other_median:.2f}"
+
+
 def markdown_table(results: dict[str, dict[str, Any]], impls: Sequence[str],
                    base: str = "NumPy", ref: str = "PyTorch eager",
                    base_label: str = "NumPy", ref_label: str = "PyTorch",
                    refs: dict[str, str] | None = None) -> str:
-    """One row per (workload, implementation): median, min-max, IQR, and the ratios of the
-    medians to ``base`` and ``ref`` (``refs`` may name another reference per workload)."""
+    """One row per (workload, implementation): median, min-max, IQR, and the ratios to ``base``
+    and ``ref`` (``refs`` may name another reference per workload).
+
+    A ratio is the median of the per-repeat ratios: repeat i of both implementations ran back
+    to back (``run_workload`` interleaves them), so each ratio compares the two under the same
+    machine load, and a slow spell of the machine moves the ratios less than the medians. When
+    the repeats do not pair up (an implementation failed midway), the ratio of the medians."""
     lines = [
         f"| workload | implementation | median µs | min–max µs | IQR µs | × {base_label} | "
         f"× {ref_label} |",
@@ -405,8 +421,8 @@ def markdown_table(results: dict[str, dict[str, Any]], impls: Sequence[str],
                 lines.append(f"| {name} | {impl} | error: {r['error']} | | | | |")
                 continue
             med = r["median_us"]
-            vs_b = f"{med / b:.2f}" if b else "–"
-            vs_r = f"{med / rf:.2f}" if rf else "–"
+            vs_b = _ratio(r, by_impl.get(base, {}), b)
+            vs_r = _ratio(r, by_impl.get(r_name, {}), rf)
             lines.append(
                 f"| {name} | {impl} | {fmt(med)} | {fmt(r['min_us'])}–{fmt(r['max_us'])} | "
                 f"{fmt(r['q3_us'] - r['q1_us'])} | {vs_b} | {vs_r} |")

@@ -25,8 +25,9 @@ imports:
 
 Timing as in the other benches (``bench/_common.py``): the loop count is calibrated per
 implementation, framework loops end with ``npx.waitall()``, repeats are interleaved across the
-implementations of a workload, and the table reports the median, min-max, IQR and the ratios of
-the medians to the workload's baseline (NumPy, or the Python loop) and to PyTorch. The
+implementations of a workload, and the table reports the median, min-max, IQR and the ratios to
+the workload's baseline (NumPy, or the Python loop) and to PyTorch (each the median of the
+per-repeat ratios: repeat i of two implementations ran back to back). The
 correctness checks of ``bench/gluon.py`` (loss and weights against NumPy) run first. ``--scale``
 multiplies every repeat's target duration (0.3 for a quick look).
 """
