@@ -383,3 +383,25 @@ def test_the_process_wide_count_of_recording_threads_follows_every_switch() -> N
         leave.set()
         t.join()
     assert ACTIVE.count == base
+
+
+def test_the_recording_count_survives_a_failed_hybridize_trace() -> None:
+    from framework.gluon import HybridBlock
+    from framework.nd._tape import ACTIVE, STATE
+
+    class Boom(HybridBlock):
+        def forward(self, x):
+            if (x * 2).shape:  # an op recorded into the trace, then the failure
+                raise ValueError("boom in forward")
+            return x
+
+    base = ACTIVE.count
+    blk = Boom()
+    blk.hybridize()
+    with pytest.raises(ValueError, match="boom in forward"):
+        blk(np.ones((2,)))  # traced: recording on while the forward runs
+    assert ACTIVE.count == base and not STATE.recording
+    with pytest.raises(ValueError, match="boom in forward"):
+        with autograd.record():
+            blk(np.ones((2,)))
+    assert ACTIVE.count == base and not STATE.recording
