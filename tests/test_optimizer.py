@@ -520,6 +520,30 @@ def test_multi_tensor_sgd_checks_every_update_and_matches_closed_form() -> None:
                       [(0.1, 0.0), (0.1, 0.0)], lambda xp, w, g, s, lr, wd: None)
 
 
+
+@pytest.mark.parametrize("base", [mx.optimizer.SGD, mx.optimizer.Adam])
+def test_a_subclass_with_its_own_update_is_not_batched(base: type) -> None:
+    """The multi-tensor update runs the base class's kernels: a subclass that overrides
+    ``_step_one`` gets its own update for every parameter, one at a time."""
+    calls: list[Any] = []
+
+    class Halved(base):  # type: ignore[misc, valid-type]
+        def _step_one(self, index, weight, grad, state, lr, wd, t, master):
+            calls.append(index)
+            super()._step_one(index, weight, grad, state, lr * 0.5, wd, t, master)
+
+    ws = [np.array(onp.full(s, 2.0, onp.float32)) for s in ((3,), (2, 2))]
+    gs = [np.array(onp.full(s, 1.0, onp.float32)) for s in ((3,), (2, 2))]
+    plain = base(learning_rate=0.1)
+    ref = [np.array(onp.full(s, 2.0, onp.float32)) for s in ((3,), (2, 2))]
+    plain.update([0, 1], ref, gs, [plain.create_state(i, w) for i, w in enumerate(ref)])
+    opt = Halved(learning_rate=0.2)
+    opt.update([0, 1], ws, gs, [opt.create_state(i, w) for i, w in enumerate(ws)])
+    assert calls == [0, 1]
+    for w, r in zip(ws, ref):  # half of twice the rate: the base class's update
+        onp.testing.assert_allclose(w.asnumpy(), r.asnumpy(), rtol=1e-6)
+
+
 # -- registry, base class, Updater ------------------------------------------------------------
 def test_create_and_defaults() -> None:
     assert isinstance(mx.optimizer.create("SGD"), mx.optimizer.SGD)

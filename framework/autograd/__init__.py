@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..base import FrameworkError, ShapeError
-from ..nd import _create, _elemwise
+from ..nd import _create, _elemwise, _gradutil
 from ..nd._array import set_autograd_hooks
 from ..nd._base import BaseArray, execute
 from ..nd._op import Op
@@ -201,9 +201,7 @@ def _run(heads: list[BaseArray], head_grads: list[Any] | None, retain_graph: boo
                 ograds = [grads.get((nid, i)) for i in range(len(outs))]
                 if all(g is None for g in ograds):
                     continue
-                aux = node.op.aux_outputs
-                ograds = [g if g is not None or i in aux else _create.zeros_like(o)
-                          for i, (g, o) in enumerate(zip(ograds, outs))]
+                ograds = _gradutil.out_grads(node.op, ograds, outs)
             inputs = node.inputs
             in_grads = node.op.backward(inputs, outs, ograds)
             if len(in_grads) != len(inputs):

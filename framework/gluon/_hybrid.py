@@ -39,7 +39,7 @@ import numpy
 
 from ..base import NotImplementedForSymbol
 from ..engine._engine import Var
-from ..nd import _base, _create, _elemwise
+from ..nd import _base, _elemwise, _gradutil
 from ..nd._array import ndarray
 from ..nd._base import _buf_lock, execute
 from ..nd._op import Op
@@ -721,11 +721,10 @@ def _backprop(prog: list[Any], arrays: dict[int, Any], exposed: Sequence[int],
         ogs = [grads.get(s) for s in out_ids]
         if all(g is None for g in ogs):
             continue
-        aux = op.aux_outputs
-        ogs = [g if g is not None or i in aux else _create.zeros_like(arrays[s])
-               for i, (g, s) in enumerate(zip(ogs, out_ids))]
+        outs = [arrays[s] for s in out_ids]
+        ogs = _gradutil.out_grads(op, ogs, outs)
         ins = [arrays[i] for i in in_ids]
-        igs = op.backward(ins, [arrays[s] for s in out_ids], ogs)
+        igs = op.backward(ins, outs, ogs)
         for i, x, g in zip(in_ids, ins, igs):
             if g is None or not requires_grad(x):
                 continue

@@ -24,12 +24,20 @@ from ._op import Op, apply, register
 from ._tape import requires_grad
 
 __all__ = [
-    "wants", "mul", "div", "add", "sub", "neg", "const", "sum_to", "expand", "keep_shape",
-    "cast_like", "gather_along", "scatter_along", "scatter_flat", "inverse_perm", "take_range",
-    "place_range",
+    "out_grads", "wants", "mul", "div", "add", "sub", "neg", "const", "sum_to", "expand",
+    "keep_shape", "cast_like", "gather_along", "scatter_along", "scatter_flat", "inverse_perm",
+    "take_range", "place_range",
 ]
 
 Shape = tuple[int, ...]
+
+
+def out_grads(op: Op, grads: Sequence[Any], outputs: Sequence[Any]) -> list[Any]:
+    """The output gradients ``op.backward`` gets when some of its outputs received one: zeros
+    for an output that none reached, None for an auxiliary output (``Op.aux_outputs``)."""
+    aux = op.aux_outputs
+    return [g if g is not None or i in aux else _create.zeros_like(o)
+            for i, (g, o) in enumerate(zip(grads, outputs))]
 
 
 def wants(x: Any, inputs: Sequence[Any] = ()) -> bool:

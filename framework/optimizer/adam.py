@@ -57,8 +57,7 @@ class Adam(Optimizer):
     def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
                    states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
-        if type(self)._step_one is not Adam._step_one or \
-                type(self)._launch is not Optimizer._launch:
+        if not self._inherits_update(Adam):
             return False  # a subclass's own update
         b1, b2, eps = float(self.beta1), float(self.beta2), float(self.epsilon)
         rs, clip = float(self.rescale_grad), self._clip()

@@ -364,6 +364,13 @@ class Optimizer:
         (:func:`kernels.launch_many`); the update counts are already incremented."""
         return False
 
+    def _inherits_update(self, cls: type) -> bool:
+        """Whether this optimizer updates as ``cls`` does (no subclass overrides its
+        ``_step_one`` or the launch): then ``cls._step_many`` issues the same kernels."""
+        own = type(self)
+        return (own._step_one is cls._step_one  # type: ignore[attr-defined]
+                and own._launch is Optimizer._launch)
+
     def _launch(self, name: str, weight: BaseArray, grad: BaseArray,
                 states: Sequence[BaseArray | None], kernel: Callable[..., None],
                 master: BaseArray | None, extra_mutated: Sequence[BaseArray] = ()) -> None:

@@ -52,8 +52,7 @@ class SGD(Optimizer):
     def _step_many(self, indices: list[Any], weights: list[BaseArray], grads: list[BaseArray],
                    states: list[Any], lrs: list[float], wds: list[float]) -> bool:
         """The list's updates as one multi-tensor task: :meth:`_step_one`'s kernel for each."""
-        if type(self)._step_one is not SGD._step_one or \
-                type(self)._launch is not Optimizer._launch:
+        if not self._inherits_update(SGD):
             return False  # a subclass's own update
         rs, clip, m = float(self.rescale_grad), self._clip(), float(self.momentum)
 
