@@ -94,10 +94,18 @@ try:
 except Exception:  # optional comparison
     torch = None
 
-IMPLS = ["NumPy", *FRAMEWORK_IMPLS, "PyTorch"]
+#: the training step as one ``gluon.TrainStep`` call (hybridized blocks; training workloads)
+STEP_IMPLS = [f"framework TrainStep {eng}" for eng in ENGINES]
+IMPLS = ["NumPy", *FRAMEWORK_IMPLS, *STEP_IMPLS, "PyTorch"]
 
 MLP, LENET, INFER = "MLP train (batch 128)", "LeNet train (batch 64)", "MLP infer (batch 1)"
 WORKLOADS = (MLP, LENET, INFER)
+
+
+def impls_for(workload: str) -> list[str]:
+    """The implementations of a workload (``TrainStep`` only for the training steps)."""
+    return [i for i in IMPLS if (torch is not None or i != "PyTorch")
+            and (workload != INFER or i not in STEP_IMPLS)]
 MLP_SIZES = (784, 256, 128, 10)
 LR = 0.01
 
@@ -349,7 +357,7 @@ def gluon_net(workload: str) -> Any:
     return net
 
 
-def framework_model(workload: str, hybridize: bool) -> Model:
+def framework_model(workload: str, hybridize: bool, train_step: bool = False) -> Model:
     x_np, y_np, params_np = data(workload)
     net = gluon_net(workload)
     net.initialize()
@@ -382,6 +390,15 @@ def framework_model(workload: str, hybridize: bool) -> Model:
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
     record = autograd.record
     batch = x_np.shape[0]
+    if train_step:
+        one_call = gluon.TrainStep(net, loss_fn, trainer)
+
+        def step_once() -> Any:
+            loss = one_call(x, y)
+            last[0] = loss
+            return loss
+
+        return step_once, read
 
     def step() -> Any:
         with record():
@@ -454,7 +471,9 @@ def build(workload: str, impl: str) -> Model:
         return (numpy_lenet if workload == LENET else numpy_mlp)(x, y, params)
     if impl == "PyTorch":
         return torch_model(workload)
-    return framework_model(workload, hybridize=impl.split()[1] == "hybridized")
+    mode = impl.split()[1]
+    return framework_model(workload, hybridize=mode in ("hybridized", "TrainStep"),
+                           train_step=mode == "TrainStep")
 
 
 def make_loop(workload: str, impl: str) -> Loop:
@@ -493,11 +512,11 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     info = machine_info(torch)
     names = [w for w in WORKLOADS if not args.only or w in args.only]
-    impls = [i for i in IMPLS if torch is not None or i != "PyTorch"]
     results: dict[str, dict[str, Any]] = {}
     checks: dict[str, Any] = {}
     t0 = time.perf_counter()
     for name in names:
+        impls = impls_for(name)
         checks[name] = check(name, impls)
         for impl, c in checks[name].items():
             print(f"  check {name:<22} {impl:<34} " + (

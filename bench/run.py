@@ -156,7 +156,7 @@ def workloads(args: Any) -> list[tuple[str, list[str], Callable[[str], Loop], st
         (MATMUL, SMALL, _matmul_loop, "NumPy", "PyTorch eager", 100.0),
     ]
     for name in gbench.WORKLOADS:
-        out.append((name, list(gbench.IMPLS),
+        out.append((name, gbench.impls_for(name),
                     lambda impl, name=name: gbench.make_loop(name, impl), "NumPy", "PyTorch",
                     150.0))
     if rbench is not None:

@@ -467,21 +467,9 @@ class _Fused:
         inputs (that call's arrays in ``fwd.fused.slots`` order, then the output gradients) are
         read as the raw buffers that the forward task kept, so the call's intermediate arrays
         are never made. None when this graph has parameters (a backward trace has none)."""
-        plan = self.raw_plan
+        plan = self.backward_plan(graph, fwd.fused)
         if plan is None:
-            if graph.param_slots:
-                return None
-            need = {i for _k, _kern, in_ids, _o, _op, _s, _sp in self.run_prog_nograd
-                    for i in in_ids}
-            fslots = fwd.fused.slots
-            falias = fwd.fused.alias
-            ins = graph.input_slots
-            from_fwd = {ins[k]: falias.get(f, f) for k, f in enumerate(fslots) if ins[k] in need}
-            sources = [f for k, f in enumerate(fslots)
-                       if ins[k] in need and f not in fwd.fused.specs]
-            from_grads = [(ins[len(fslots) + j], j) for j in range(len(ins) - len(fslots))
-                          if ins[len(fslots) + j] in need]
-            plan = self.raw_plan = (list(from_fwd.items()), sources, from_grads)
+            return None
         from_fwd, sources, from_grads = plan
         box = fwd.box
         made = self._outputs()
@@ -509,6 +497,37 @@ class _Fused:
         self._issue(self.run_prog_nograd, feed, self._fill_list(made), None, reads, made)
         return [made[s] for s in self.exposed]
 
+    def backward_plan(self, graph: CachedGraph, ffused: _Fused) -> Any:
+        """How this program (a backward of the graph that ``ffused`` replays) finds its inputs:
+        ``(from_fwd, sources, from_grads)``: ``(slot, forward slot)`` pairs read from the
+        forward task's buffers, the forward's input, parameter and constant slots read (their
+        arrays are the task's dependencies), and ``(slot, j)``: output gradient ``j``. None
+        when this graph has parameters (a backward trace has none)."""
+        plan = self.raw_plan
+        if plan is None:
+            if graph.param_slots:
+                return None
+            need = {i for _k, _kern, in_ids, _o, _op, _s, _sp in self.run_prog_nograd
+                    for i in in_ids}
+            fslots = ffused.slots
+            falias = ffused.alias
+            ins = graph.input_slots
+            from_fwd = {ins[k]: falias.get(f, f) for k, f in enumerate(fslots) if ins[k] in need}
+            sources = [f for k, f in enumerate(fslots)
+                       if ins[k] in need and f not in ffused.specs]
+            from_grads = [(ins[len(fslots) + j], j) for j in range(len(ins) - len(fslots))
+                          if ins[len(fslots) + j] in need]
+            plan = self.raw_plan = (list(from_fwd.items()), sources, from_grads)
+        return plan
+
+    def program(self, prog: list[Any]) -> tuple[Any, list[int]]:
+        """``prog`` (one of this graph's programs) compiled (:func:`_compile`), once."""
+        compiled = self.compiled.get(id(prog))
+        if compiled is None:
+            pooled = self.pooled if self.pool is not None else ()
+            compiled = self.compiled[id(prog)] = _compile(prog, self.xp, set(pooled))
+        return compiled
+
     def _outputs(self) -> dict[int, Any]:
         """New pending arrays for the returned slots, sharing one variable (the task's)."""
         var = Var()
@@ -529,11 +548,7 @@ class _Fused:
         runs, ``fill`` stores the returned buffers in their arrays (and ``box`` keeps them
         all)."""
         owner, n = self.owner, self.n_slots
-        compiled = self.compiled.get(id(prog))
-        if compiled is None:
-            pooled = self.pooled if self.pool is not None else ()
-            compiled = self.compiled[id(prog)] = _compile(prog, self.xp, set(pooled))
-        straight, lines = compiled
+        straight, lines = self.program(prog)
         into = self._buffers() if self.pool is not None else None
 
         def run() -> None:
