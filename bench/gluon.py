@@ -24,6 +24,9 @@ Implementations:
   ``'sgd'``; the step is ``with autograd.record(): loss = loss_fn(net(x), y)``,
   ``loss.backward()``, ``trainer.step(batch)``. *hybridized* calls ``hybridize()`` on the network
   and on the loss.
+- ``framework TrainStep`` (training workloads), with either engine: the hybridized blocks and
+  the same trainer, the step as one ``gluon.TrainStep(net, loss_fn, trainer)`` call (one engine
+  task for forward, loss and backward, then the trainer's update).
 - ``PyTorch``: ``nn.Sequential`` of ``nn.Linear``/``nn.Conv2d``/``nn.MaxPool2d``/``nn.ReLU``,
   ``nn.CrossEntropyLoss``, ``torch.optim.SGD``; ``zero_grad()``, forward, ``backward()``,
   ``step()``. Inference runs eager under ``torch.no_grad()``.

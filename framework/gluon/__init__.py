@@ -11,6 +11,6 @@ from .trainer import Trainer
 
 __all__ = [
     "Block", "HybridBlock", "SymbolBlock", "Parameter", "Constant", "ParameterDict",
-    "DeferredInitializationError", "TrainStep", "parameter", "metric", "utils", "loss", "Trainer", "nn", "data",
-    "model_zoo", "rnn",
+    "DeferredInitializationError", "parameter", "metric", "utils", "loss", "Trainer",
+    "TrainStep", "nn", "data", "model_zoo", "rnn",
 ]

@@ -50,12 +50,14 @@ class TrainStep:
         trainer.step(batch_size)   # batch_size: data.shape[0] unless given
 
     and returns ``loss`` (per-sample losses, computed asynchronously like any array; its graph is
-    already consumed). For hybridized blocks the step runs as one engine task after its first
-    calls (see the module docstring): same numbers, less Python per step. ``net`` must return
-    one array and ``loss_fn`` take ``(output, label)``.
+    already consumed), or ``(loss, output)`` with ``return_output=True`` (the net's output, for
+    an accuracy). For hybridized blocks the step runs as one engine task after its first calls
+    (see the module docstring): same numbers, less Python per step. ``net`` takes one array,
+    ``loss`` takes ``(output, label)``.
     """
 
-    def __init__(self, net: Block, loss: Block, trainer: Trainer) -> None:
+    def __init__(self, net: Block, loss: Block, trainer: Trainer,
+                 return_output: bool = False) -> None:
         for name, obj, cls in (("net", net, Block), ("loss", loss, Block),
                                ("trainer", trainer, Trainer)):
             if not isinstance(obj, cls):
@@ -64,6 +66,7 @@ class TrainStep:
         self.net = net
         self.loss = loss
         self.trainer = trainer
+        self.return_output = bool(return_output)
         #: whether the last call ran as one task
         self.compiled = False
         self._plans: dict[Any, _Plan] = {}
@@ -76,22 +79,24 @@ class TrainStep:
                 raise ValueError(f"TrainStep: cannot take the batch size from data of shape "
                                  f"{shape}; pass batch_size")
             batch_size = shape[0]
-        loss = None
+        res = None
         key = None
-        if data.__class__ is ndarray and label.__class__ is ndarray and data is not label:
+        if data.__class__ is ndarray and label.__class__ is ndarray and data is not label \
+                and not STATE.recording:
             key = (data._shape, data._dtype, data._device, label._shape, label._dtype,
                    label._device)
             plan = self._plans.get(key)
             if plan is not None:
-                loss = plan.run(self.net, self.loss, data, label)
-        self.compiled = loss is not None
-        if loss is None:
-            loss = self._standard(data, label, key)
+                res = plan.run(self.net, self.loss, data, label)
+        self.compiled = res is not None
+        if res is None:
+            res = self._standard(data, label, key)
         self.trainer.step(batch_size)
-        return loss
+        return res if self.return_output else res[0]
 
-    def _standard(self, data: Any, label: Any, key: Any) -> Any:
-        """The four calls; while ``key``'s plan is not built, they also try to build it."""
+    def _standard(self, data: Any, label: Any, key: Any) -> tuple[Any, Any]:
+        """The four calls (but the update); while ``key``'s plan is not built, they also try to
+        build it. Returns the loss and the output."""
         net, loss_fn = self.net, self.loss
         with _record():
             out = net(data)
@@ -106,7 +111,7 @@ class TrainStep:
                 self._tries.pop(key, None)
             else:
                 self._tries[key] = tries + 1
-        return loss
+        return loss, out
 
 
 def _no_grad(a: Any) -> bool:
@@ -207,9 +212,9 @@ class _Plan:
         self.inline = nf.inline and lf.inline and lbf.inline and nbf.inline
         return self
 
-    def run(self, net: Any, loss_fn: Any, data: Any, label: Any) -> Any:
-        """The step's forward, loss and backward as one task; None when this call must run
-        the standard calls instead (see the module docstring)."""
+    def run(self, net: Any, loss_fn: Any, data: Any, label: Any) -> tuple[Any, Any] | None:
+        """The step's forward, loss and backward as one task (returns the loss and the output);
+        None when this call must run the standard calls instead (see the module docstring)."""
         if STATE.trace is not None or STATE.recording or LEGACY.root \
                 or not (_no_grad(data) and _no_grad(label)) \
                 or net.__dict__.get("_cached") is not self.ncached \
@@ -236,6 +241,8 @@ class _Plan:
             leaves.append(arr)
         lshape, ldt = self.loss_spec
         loss = lf.cls._pending(lshape, ldt, lf.device)
+        oshape, odt = nf.specs[nf.exposed[0]]
+        out = nf.cls._pending(oshape, odt, nf.device)
         nin, lin = self.ngraph.input_slots[0], self.lgraph.input_slots
         nconsts, lconsts = self.ngraph.const_slots, self.lgraph.const_slots
         lbconsts, nbconsts = self.lback.const_slots, self.nback.const_slots
@@ -282,14 +289,15 @@ class _Plan:
             for target, slot, add in stores:
                 _store(xp, target, cb[slot], add)
             _fill([(l_out, loss)], lb, None)
+            _fill([(n_out, out)], nb, None)
 
         net.__dict__["_last_key"] = self.nkey
         loss_fn.__dict__["_last_key"] = self.lkey
-        execute(self.name, task, reads, [loss], mutated=[t for t, _s, _a in stores],
+        execute(self.name, task, reads, [loss, out], mutated=[t for t, _s, _a in stores],
                 inline=self.inline)
         for arr in leaves:
             arr._fresh = True  # (what Trainer.step checks, as backward sets it)
-        return loss
+        return loss, out
 
     @staticmethod
     def _sources(graph: Any, fused: Any, reads: list[Any]) -> list[tuple[int, Any]] | None:
