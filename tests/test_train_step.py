@@ -293,3 +293,41 @@ def test_a_view_of_a_gradient_sees_the_new_values():
     step(x, y)
     assert step.compiled
     onp.testing.assert_array_equal(rows.asnumpy(), ref[0][0].weight.grad().asnumpy()[0:2])
+
+
+def test_shards_on_two_devices_match_the_standard_data_parallel_loop():
+    devices = [mx.cpu(0), mx.cpu(1)]
+    x, y = _data((8, 12)), _labels(8, 4)
+    xs = gluon.utils.split_and_load(x, devices)
+    ys = gluon.utils.split_and_load(y, devices)
+    nets = []
+    for _ in range(2):
+        mx.random.seed(7)
+        net = _mlp()
+        net.initialize(mx.init.Xavier(), ctx=devices)
+        net(xs[0])  # (the deferred initialization, from the same seed)
+        net.hybridize()
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        loss_fn.hybridize()
+        nets.append((net, loss_fn, gluon.Trainer(net.collect_params(), "sgd",
+                                                 {"learning_rate": 0.1, "momentum": 0.9})))
+    (rnet, rloss, rtrainer), got = nets
+    step = gluon.TrainStep(*got, return_output=True)
+    flags = []
+    for _ in range(4):
+        with autograd.record():
+            want = [rloss(rnet(a), b) for a, b in zip(xs, ys)]
+        for loss in want:
+            loss.backward()
+        rtrainer.step(8)
+        losses, outs = step(xs, ys)
+        flags.append(step.compiled)
+        assert [o.device for o in outs] == devices and [o.shape for o in outs] == [(4, 4)] * 2
+        for a, b in zip(losses, want):
+            onp.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+        for p, q in zip(rnet.collect_params().values(), got[0].collect_params().values()):
+            for a, b in zip(p.list_data(), q.list_data()):
+                onp.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+    assert flags == [False, False, True, True]
+    with pytest.raises(ValueError, match="label must be a list of as many"):
+        step(xs, ys[:1])

@@ -21,6 +21,7 @@ changed, a new ``hybridize()``. ``compiled`` says which way the last call went.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ..autograd import _BUF_ALONE, _buf_refs
@@ -54,6 +55,12 @@ class TrainStep:
     an accuracy). For hybridized blocks the step runs as one engine task after its first calls
     (see the module docstring): same numbers, less Python per step. ``net`` takes one array,
     ``loss`` takes ``(output, label)``.
+
+    Data parallel over the devices of one host: pass lists, one shard per device, as
+    ``gluon.utils.split_and_load`` makes them (``step(xs, ys)``): each shard's forward, loss and
+    backward run on its device, then one ``trainer.step`` sums the gradients over the devices
+    and updates (the batch size defaults to the total of the shards' rows). It returns the list
+    of losses (and of outputs).
     """
 
     def __init__(self, net: Block, loss: Block, trainer: Trainer,
@@ -73,12 +80,36 @@ class TrainStep:
         self._tries: dict[Any, int] = {}
 
     def __call__(self, data: Any, label: Any, batch_size: float | None = None) -> Any:
+        if isinstance(data, (list, tuple)):
+            return self._shards(data, label, batch_size)
         if batch_size is None:
-            shape = getattr(data, "shape", None)
-            if not shape:
-                raise ValueError(f"TrainStep: cannot take the batch size from data of shape "
-                                 f"{shape}; pass batch_size")
-            batch_size = shape[0]
+            batch_size = _rows(data, "data")
+        res = self._one(data, label)
+        self.trainer.step(batch_size)
+        return res if self.return_output else res[0]
+
+    def _shards(self, data: Sequence[Any], label: Any, batch_size: float | None) -> Any:
+        """Data parallel on one host: one shard per device (``split_and_load``), each shard's
+        forward, loss and backward on its device, then ONE ``trainer.step`` (which sums the
+        devices' gradients). Returns the lists of losses (and outputs)."""
+        if not isinstance(label, (list, tuple)) or len(label) != len(data) or not data:
+            raise ValueError(f"TrainStep: data is a list of {len(data)} shards, so label must "
+                             f"be a list of as many; got {type(label).__name__}"
+                             + (f" of {len(label)}" if isinstance(label, (list, tuple)) else ""))
+        if batch_size is None:
+            batch_size = sum(_rows(d, f"data[{i}]") for i, d in enumerate(data))
+        results = []
+        compiled = True
+        for d, lab in zip(data, label):
+            results.append(self._one(d, lab))
+            compiled = compiled and self.compiled
+        self.compiled = compiled
+        self.trainer.step(batch_size)
+        losses = [r[0] for r in results]
+        return (losses, [r[1] for r in results]) if self.return_output else losses
+
+    def _one(self, data: Any, label: Any) -> tuple[Any, Any]:
+        """One shard's forward, loss and backward (one task when planned): (loss, output)."""
         res = None
         key = None
         if data.__class__ is ndarray and label.__class__ is ndarray and data is not label \
@@ -91,8 +122,7 @@ class TrainStep:
         self.compiled = res is not None
         if res is None:
             res = self._standard(data, label, key)
-        self.trainer.step(batch_size)
-        return res if self.return_output else res[0]
+        return res
 
     def _standard(self, data: Any, label: Any, key: Any) -> tuple[Any, Any]:
         """The four calls (but the update); while ``key``'s plan is not built, they also try to
@@ -112,6 +142,14 @@ class TrainStep:
             else:
                 self._tries[key] = tries + 1
         return loss, out
+
+
+def _rows(data: Any, name: str) -> int:
+    shape = getattr(data, "shape", None)
+    if not shape:
+        raise ValueError(f"TrainStep: cannot take the batch size from {name} of shape {shape}; "
+                         "pass batch_size")
+    return int(shape[0])
 
 
 def _no_grad(a: Any) -> bool:
