@@ -723,9 +723,11 @@ def phase_compare(steps: int) -> None:
           "phase also computes the loss gradient, which the framework computes in backward.)")
 
 
-def _mlp_step() -> Callable[[], None]:
-    """A hybridized MLP training step on the current engine, warmed up (20 steps)."""
+def _mlp_step(one_call: bool = False) -> Callable[[], None]:
+    """A hybridized MLP training step on the current engine, warmed up (20 steps): the four
+    calls, or (``one_call``) one ``gluon.TrainStep`` call."""
     net, loss_fn, trainer, x, y = _hybrid_mlp()
+    train_step = gluon.TrainStep(net, loss_fn, trainer)
 
     def step() -> None:
         with autograd.record():
@@ -733,16 +735,22 @@ def _mlp_step() -> Callable[[], None]:
         loss.backward()
         trainer.step(128)
 
+    def step_once() -> None:
+        train_step(x, y)
+
+    fn = step_once if one_call else step
     for _ in range(20):
-        step()
+        fn()
     npx.waitall()
-    return step
+    return fn
 
 
 def threaded_worker(steps: int) -> None:
-    """The hybridized MLP step on the ThreadedEngine: how long the worker thread is busy per
-    step, task by task, and how long the main thread waits for it; next to the same tasks'
-    times on the NaiveEngine (what they cost without a second thread contending for the GIL)."""
+    """The hybridized MLP step on the ThreadedEngine, as the four calls and as one TrainStep
+    call, against the hand-written NumPy step in the same process (three rounds, interleaved):
+    how long the worker thread is busy per step, task by task, and how long the main thread
+    waits for it; next to the same tasks' times on the NaiveEngine (what they cost without a
+    second thread contending for the GIL)."""
     from framework.engine import _engine as eng_mod
 
     clock = time.perf_counter
@@ -760,39 +768,65 @@ def threaded_worker(steps: int) -> None:
         orig_sleep(self, seq)
         waited[0] += clock() - t
 
-    naive: dict[str, float] = {}
-
-    def record(name: str, seconds: float) -> None:
-        naive[name] = naive.get(name, 0.0) + seconds
+    naive: dict[bool, dict[str, float]] = {False: {}, True: {}}
 
     framework.engine.set_engine_type("NaiveEngine")
-    step = _mlp_step()
-    with timed_tasks(record):
-        for _ in range(steps):
-            step()
+    for one_call in (False, True):
+        step = _mlp_step(one_call)
+        acc = naive[one_call]
+        with timed_tasks(lambda name, seconds, acc=acc: acc.__setitem__(
+                name, acc.get(name, 0.0) + seconds)):
+            for _ in range(steps):
+                step()
 
     framework.engine.set_engine_type("ThreadedEngine")
-    step = _mlp_step()
-    eng_mod._run_task = run_task
-    eng_mod._Worker._sleep_until = sleep_until  # type: ignore[method-assign]
-    try:
+    x_np, y_np, params_np = data(MLP)
+    numpy_step = numpy_mlp(x_np, y_np, params_np)[0]
+    kinds = {"four calls": _mlp_step(False), "TrainStep": _mlp_step(True)}
+    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
+    tasks: dict[str, dict[str, float]] = {k: {} for k in kinds}
+    numpy_times = []
+    per = 1e6 / steps
+    for _round in range(3):
         t0 = clock()
         for _ in range(steps):
-            step()
-        npx.waitall()
-        total = clock() - t0
-    finally:
-        eng_mod._run_task = orig_run
-        eng_mod._Worker._sleep_until = orig_sleep  # type: ignore[method-assign]
-    per = 1e6 / steps
-    print(f"\n## ThreadedEngine: the worker thread's time per hybridized MLP step ({steps} steps; "
-          f"µs)\n")
-    print(f"Step {total * per:,.0f} µs; worker busy {sum(busy.values()) * per:,.0f} µs; main "
-          f"thread waiting for the worker {waited[0] * per:,.0f} µs.\n")
-    print("| task | on the worker (ThreadedEngine) | same task, NaiveEngine |")
+            numpy_step()
+        numpy_times.append((clock() - t0) * per)
+        for kind, step in kinds.items():
+            busy.clear()
+            waited[0] = 0.0
+            eng_mod._run_task = run_task
+            eng_mod._Worker._sleep_until = sleep_until  # type: ignore[method-assign]
+            try:
+                t0 = clock()
+                for _ in range(steps):
+                    step()
+                npx.waitall()
+                total = clock() - t0
+            finally:
+                eng_mod._run_task = orig_run
+                eng_mod._Worker._sleep_until = orig_sleep  # type: ignore[method-assign]
+            rows[kind].append((total * per, sum(busy.values()) * per, waited[0] * per))
+            for name, t in busy.items():
+                tasks[kind][name] = tasks[kind].get(name, 0.0) + t / 3
+    print(f"\n## ThreadedEngine: the worker thread's time per hybridized MLP step ({steps} steps "
+          f"a round, 3 rounds interleaved with the hand-written NumPy step; µs, round by "
+          f"round)\n")
+    print("| step | step µs | × NumPy (same round) | worker busy | main thread waiting |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| NumPy | {' / '.join(f'{t:,.0f}' for t in numpy_times)} | 1.00 | – | – |")
+    for kind, vals in rows.items():
+        print(f"| {kind} | {' / '.join(f'{v[0]:,.0f}' for v in vals)} | "
+              f"{' / '.join(f'{v[0] / n:.2f}' for v, n in zip(vals, numpy_times))} | "
+              f"{' / '.join(f'{v[1]:,.0f}' for v in vals)} | "
+              f"{' / '.join(f'{v[2]:,.0f}' for v in vals)} |")
+    print("\n| task | on the worker (ThreadedEngine, mean of the rounds) | same task, "
+          "NaiveEngine |")
     print("|---|---:|---:|")
-    for name, t in busy.items():
-        print(f"| {name} | {t * per:,.0f} | {naive.get(name, 0.0) * per:,.0f} |")
+    for kind in kinds:
+        alone = naive[kind == "TrainStep"]
+        for name, t in tasks[kind].items():
+            print(f"| {kind}: {name} | {t * per:,.0f} | {alone.get(name, 0.0) * per:,.0f} |")
 
 
 def profile(steps: int) -> int:
@@ -832,7 +866,9 @@ def profile(steps: int) -> int:
           "the whole\n")
     print("| workload | µs per call | of which in tasks | outside (Python) | tasks per call |")
     print("|---|---:|---:|---:|---:|")
+    one_call = _mlp_step(one_call=True)
     for label, fn, reps in (("hybridized MLP step", step, max(10, n)),
+                            ("hybridized MLP step, one TrainStep call", one_call, max(10, n)),
                             ("hybridized MLP infer (batch 1)", infer, max(200, 20 * n))):
         best = min((_task_time(fn, reps) for _ in range(5)), key=lambda r: r[0])
         total, inside, tasks = best
