@@ -183,6 +183,24 @@ def test_blocks_that_cannot_be_one_task_run_the_four_calls():
         assert not any(flags)
 
 
+def test_hybridizing_after_many_imperative_steps_still_compiles():
+    x, y = _data((6, 12)), _labels(6, 4)
+    ref, got = _twins(_mlp, x, hybridize=False)
+    step, flags = _run_both(ref, got, x, y, 1)
+    for _ in range(5):
+        _standard(*ref, x, y)
+        step(x, y)
+        assert not step.compiled
+    for net, loss_fn, _t in (ref, got):
+        net.hybridize()
+        loss_fn.hybridize()
+    for _ in range(3):
+        want = _standard(*ref, x, y).asnumpy()
+        onp.testing.assert_array_equal(step(x, y)[0].asnumpy(), want)
+    assert step.compiled
+    _assert_same(ref[0], got[0])
+
+
 def test_hooks_rehybridize_and_new_shapes_fall_back_then_compile_again():
     x, y = _data((6, 12)), _labels(6, 4)
     ref, got = _twins(_mlp, x)

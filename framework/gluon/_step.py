@@ -78,6 +78,8 @@ class TrainStep:
         self.compiled = False
         self._plans: dict[Any, _Plan] = {}
         self._tries: dict[Any, int] = {}
+        # the blocks' trace caches when the tries were counted (hybridize() makes new ones)
+        self._caches: tuple[Any, Any] = (None, None)
 
     def __call__(self, data: Any, label: Any, batch_size: float | None = None) -> Any:
         if isinstance(data, (list, tuple)):
@@ -128,6 +130,10 @@ class TrainStep:
         """The four calls (but the update); while ``key``'s plan is not built, they also try to
         build it. Returns the loss and the output."""
         net, loss_fn = self.net, self.loss
+        caches = (net.__dict__.get("_cached"), loss_fn.__dict__.get("_cached"))
+        if caches[0] is not self._caches[0] or caches[1] is not self._caches[1]:
+            self._tries.clear()  # hybridize() since the last tries: they may succeed now
+            self._caches = caches
         with _record():
             out = net(data)
             loss = loss_fn(out, label)
