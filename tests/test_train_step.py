@@ -169,6 +169,29 @@ def test_changing_grad_req_after_the_plan_follows_it():
     assert flags[-1]  # a new plan for the new pattern
 
 
+def test_dropout_nets_are_one_task_and_draw_the_standard_masks():
+    def with_dropout():
+        net = nn.HybridSequential()
+        net.add(nn.Dense(16, activation="relu"), nn.Dropout(0.3), nn.Dense(4))
+        return net
+
+    x, y = _data((6, 12)), _labels(6, 4)
+    ref, got = _twins(with_dropout, x)
+    step = gluon.TrainStep(*got)
+    big = np.zeros((1000, 1000))
+    for i in range(5):
+        mx.random.seed(11 + i)
+        want = _standard(*ref, x, y).asnumpy()
+        want_next = np.random.uniform(size=3).asnumpy()  # a later draw keeps its place
+        mx.random.seed(11 + i)
+        slow = (big @ big)[:6, :12] + x  # x, pending for a while: the step's task waits
+        loss = step(slow, y)
+        onp.testing.assert_array_equal(np.random.uniform(size=3).asnumpy(), want_next)
+        onp.testing.assert_array_equal(loss.asnumpy(), want)
+        _assert_same(ref[0], got[0])
+    assert step.compiled
+
+
 def test_blocks_that_cannot_be_one_task_run_the_four_calls():
     x, y = _data((6, 12)), _labels(6, 4)
 

@@ -318,8 +318,10 @@ class _Fused:
     the op-by-op replay (bit for bit: the same kernels on the same buffers, the same backward
     formulas).
 
-    Only graphs made of plain ops (``apply`` without mutated state: no random ops, no in-place
-    writes, no BatchNorm statistics) and views are fused; others replay op by op.
+    Only graphs made of plain ops (``apply`` without mutated state: no in-place writes, no
+    BatchNorm statistics), draws with scalar parameters (Dropout's mask: the task then writes
+    the generator's token, so draws keep their order with every other draw on the device and
+    the numbers are those of the op-by-op replay) and views are fused; others replay op by op.
 
     With ``hybridize(static_alloc=True)`` the buffers of steps whose op can write into a given
     output (``forward_into``) are kept between calls and reused when nothing references the
@@ -328,12 +330,13 @@ class _Fused:
 
     __slots__ = ("prog", "run_prog", "run_prog_nograd", "alias", "exposed", "specs", "cls",
                  "device", "xp", "param_specs", "inline", "name", "owner", "pool", "pooled",
-                 "n_slots", "backward", "slots", "raw_plan", "compiled")
+                 "n_slots", "backward", "slots", "raw_plan", "compiled", "tokens")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
         from ..nd._index import _IndexView
         from ..nd._op import Op
+        from ..nd._random import Sample
         from ..nd._shape import _ViewOp
 
         prog: list[tuple[int, Any, list[int], list[int], Any, bool, Any]] = []
@@ -345,6 +348,7 @@ class _Fused:
         # of their input's (``prog`` keeps every step: the backward formulas follow it)
         alias: dict[int, int] = {}
         run_prog: list[tuple[int, Any, list[int], list[int], Any, bool, Any]] = []
+        tokens: list[Any] = []  # the generators' tokens of the draws among the steps
         for (_fn, in_ids, out_ids, op), (_op, replay, outs, ins) in zip(graph.steps,
                                                                           graph._entries):
             if not outs or len(outs) != len(out_ids):
@@ -355,6 +359,13 @@ class _Fused:
                     (replay is not None and getattr(replay, "mutated", None) == ())
                     or (replay is None and type(op).replay is Op.replay)):
                 kind, kern = _OP, op.forward
+            elif type(op) is Sample and not in_ids and replay is not None \
+                    and getattr(replay, "mutated", None) == (op.state.token,):
+                # a draw with scalar parameters (Dropout's mask): it runs inside the task,
+                # which then writes the generator's token too, so the draws keep their order
+                kind, kern = _OP, op.forward
+                if all(t is not op.state.token for t in tokens):
+                    tokens.append(op.state.token)
             else:
                 return None
             for s, o in zip(out_ids, outs):
@@ -384,6 +395,7 @@ class _Fused:
                 return None  # a returned view must share its base's variable
         self = cls.__new__(cls)
         self.prog = prog
+        self.tokens = tokens
         exposed_slots = {alias.get(s, s) for s in outs_set}
         self.run_prog = _in_place(run_prog, exposed_slots, recording=True)
         self.run_prog_nograd = _in_place(run_prog, exposed_slots)
@@ -561,7 +573,7 @@ class _Fused:
                 raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
             _fill(fill, bufs, box)
 
-        execute(self.name, run, reads, [made[self.exposed[0]]], inline=self.inline)
+        execute(self.name, run, reads, [made[self.exposed[0]]], self.tokens, inline=self.inline)
 
     def _buffers(self) -> dict[int, Any]:
         """static_alloc: this call's output buffer for each step that can write into one; the

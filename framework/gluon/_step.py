@@ -12,10 +12,11 @@ learning-rate schedule). The kernels are the same on the same buffers, so losses
 weights equal those of the four calls, bit for bit; only the Python around them goes.
 
 Anything that this one-task step cannot reproduce runs the four calls instead, every time it
-applies: blocks not hybridized or not fusable (random ops such as Dropout, BatchNorm's running
-statistics), forward hooks on the net or the loss, inputs that need gradients, a call made while
-autograd records or a hybridize trace runs, parameters whose shape, dtype or ``grad_req``
-changed, a new ``hybridize()``. ``compiled`` says which way the last call went.
+applies: blocks not hybridized or not fusable (in-place writes, BatchNorm's running
+statistics; Dropout is fine), forward hooks on the net or the loss, inputs that need
+gradients, a call made while autograd records or a hybridize trace runs, parameters whose
+shape, dtype or ``grad_req`` changed, a new ``hybridize()``. ``compiled`` says which way the
+last call went.
 """
 
 from __future__ import annotations
@@ -252,6 +253,8 @@ class _Plan:
         self.l_out = lf.alias.get(lf.exposed[0], lf.exposed[0])
         self.lg_out = lbf.alias.get(lbf.exposed[0], lbf.exposed[0])
         self.loss_spec = seen["loss_spec"][:2]
+        # the generators the programs draw from (Dropout): the task orders their draws
+        self.tokens = nf.tokens + [t for t in lf.tokens if all(t is not u for u in nf.tokens)]
         self.name = f"train step of {nf.owner} with {lf.owner}"
         self.inline = nf.inline and lf.inline and lbf.inline and nbf.inline
         return self
@@ -337,8 +340,8 @@ class _Plan:
 
         net.__dict__["_last_key"] = self.nkey
         loss_fn.__dict__["_last_key"] = self.lkey
-        execute(self.name, task, reads, [loss, out], mutated=[t for t, _s, _a in stores],
-                inline=self.inline)
+        execute(self.name, task, reads, [loss, out],
+                mutated=[t for t, _s, _a in stores] + self.tokens, inline=self.inline)
         for arr in leaves:
             arr._fresh = True  # (what Trainer.step checks, as backward sets it)
         return loss, out
