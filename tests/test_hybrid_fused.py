@@ -169,6 +169,44 @@ def test_a_fused_draw_keeps_its_place_behind_slow_work():
         onp.testing.assert_array_equal(a, b)
 
 
+def test_batchnorm_is_fused_with_its_running_statistics_and_bit_identical():
+    def make():
+        mx.random.seed(1)
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(4, 3), nn.BatchNorm(), nn.Activation("relu"), nn.Dense(5),
+                nn.BatchNorm(momentum=0.5), nn.Dense(3))
+        net.initialize(mx.init.Xavier())
+        net(x)
+        return net
+
+    x = _data((4, 2, 8, 8))
+    imp, hyb = make(), make()
+    hyb.hybridize()
+    for _ in range(4):
+        seen = []
+        for net in (imp, hyb):
+            with autograd.record():
+                y = net(x)
+            y.backward()
+            seen.append([y.asnumpy()] + [p.data().asnumpy() for p in
+                                         net.collect_params().values()]
+                        + [p.grad().asnumpy() for p in net.collect_params().values()
+                           if p.grad_req != "null"])
+        for a, b in zip(*seen):
+            onp.testing.assert_array_equal(a, b)
+    (graph,) = _graphs(hyb)
+    assert graph.fused is not None and len(graph.fused.effects) == 4
+    # the running statistics, read right after a call that waits for a slow input, are
+    # those the call wrote
+    big = np.zeros((1000, 1000))
+    with autograd.train_mode():
+        hyb((big @ big)[:4, :128].reshape(4, 2, 8, 8) + x)
+        imp(x)
+    onp.testing.assert_array_equal(hyb[1].running_mean.data().asnumpy(),
+                                   imp[1].running_mean.data().asnumpy())
+    onp.testing.assert_array_equal(hyb(x).asnumpy(), imp(x).asnumpy())  # inference
+
+
 def test_parameter_cast_after_trace_falls_back_and_follows_the_dtype():
     net = _mlp()
     x = _data((3, 12))

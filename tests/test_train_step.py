@@ -192,15 +192,42 @@ def test_dropout_nets_are_one_task_and_draw_the_standard_masks():
     assert step.compiled
 
 
+class _ZeroFirst(HybridBlock):
+    """Writes into an array in place (a mask it makes): not fusable."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(4)
+
+    def forward(self, x):
+        mask = np.ones((1, 4))
+        mask[0, 0] = 0
+        return self.dense(x) * mask
+
+
+def _bn_net():
+    net = nn.HybridSequential()
+    net.add(nn.Dense(16), nn.BatchNorm(), nn.Activation("relu"), nn.Dense(4))
+    return net
+
+
+def test_batchnorm_nets_are_one_task_with_the_running_statistics():
+    x, y = _data((6, 12)), _labels(6, 4)
+    ref, got = _twins(_bn_net, x)
+    step, flags = _run_both(ref, got, x, y, 5)  # (_assert_same compares running_mean/var)
+    assert flags[-1]
+    big = np.zeros((1000, 1000))
+    _standard(*ref, x, y)
+    step((big @ big)[:6, :12] + x, y)  # the task waits for its input...
+    assert step.compiled
+    stats = got[0][1].running_mean.data().asnumpy()  # ...and this read waits for the task
+    onp.testing.assert_array_equal(stats, ref[0][1].running_mean.data().asnumpy())
+    onp.testing.assert_array_equal(got[0](x).asnumpy(), ref[0](x).asnumpy())  # inference
+
+
 def test_blocks_that_cannot_be_one_task_run_the_four_calls():
     x, y = _data((6, 12)), _labels(6, 4)
-
-    def with_bn():
-        net = _mlp()
-        net.insert(1, nn.BatchNorm()) if hasattr(net, "insert") else net.add(nn.BatchNorm())
-        return net
-
-    for make, hyb in ((_mlp, False), (with_bn, True)):
+    for make, hyb in ((_mlp, False), (_ZeroFirst, True)):
         ref, got = _twins(make, x, hybridize=hyb)
         _step, flags = _run_both(ref, got, x, y, 4)
         assert not any(flags)

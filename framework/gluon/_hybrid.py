@@ -267,7 +267,9 @@ def _const(x: Any, fresh: bool, trace: Trace) -> tuple[Any, bool]:
 
 # -- fused replay -------------------------------------------------------------------------------
 
-_OP, _VIEW = 0, 1
+#: step kinds: an op (outputs), a view, an effect (writes parameter buffers, no outputs:
+#: BatchNorm's running statistics)
+_OP, _VIEW, _EFFECT = 0, 1, 2
 
 
 def _view_fn(op: Any) -> Any:
@@ -318,10 +320,11 @@ class _Fused:
     the op-by-op replay (bit for bit: the same kernels on the same buffers, the same backward
     formulas).
 
-    Only graphs made of plain ops (``apply`` without mutated state: no in-place writes, no
-    BatchNorm statistics), draws with scalar parameters (Dropout's mask: the task then writes
-    the generator's token, so draws keep their order with every other draw on the device and
-    the numbers are those of the op-by-op replay) and views are fused; others replay op by op.
+    Only graphs made of plain ops (``apply`` without mutated state: no in-place writes), draws
+    with scalar parameters (Dropout's mask: the task then writes the generator's token, so
+    draws keep their order with every other draw on the device and the numbers are those of the
+    op-by-op replay), BatchNorm's running-statistics updates (effect steps: the task then
+    writes those parameters) and views are fused; others replay op by op.
 
     With ``hybridize(static_alloc=True)`` the buffers of steps whose op can write into a given
     output (``forward_into``) are kept between calls and reused when nothing references the
@@ -330,11 +333,12 @@ class _Fused:
 
     __slots__ = ("prog", "run_prog", "run_prog_nograd", "alias", "exposed", "specs", "cls",
                  "device", "xp", "param_specs", "inline", "name", "owner", "pool", "pooled",
-                 "n_slots", "backward", "slots", "raw_plan", "compiled", "tokens")
+                 "n_slots", "backward", "slots", "raw_plan", "compiled", "tokens", "effects")
 
     @classmethod
     def build(cls, graph: CachedGraph) -> _Fused | None:
         from ..nd._index import _IndexView
+        from ..nd._norm import _RunningStats
         from ..nd._op import Op
         from ..nd._random import Sample
         from ..nd._shape import _ViewOp
@@ -349,8 +353,20 @@ class _Fused:
         alias: dict[int, int] = {}
         run_prog: list[tuple[int, Any, list[int], list[int], Any, bool, Any]] = []
         tokens: list[Any] = []  # the generators' tokens of the draws among the steps
+        param_slots = {s for s, _p, _d in graph.param_slots}
+        effects: list[int] = []  # the parameter slots that effect steps write
         for (_fn, in_ids, out_ids, op), (_op, replay, outs, ins) in zip(graph.steps,
                                                                           graph._entries):
+            if type(op) is _RunningStats and not outs and not out_ids and len(in_ids) == 4 \
+                    and in_ids[0] in param_slots and in_ids[1] in param_slots \
+                    and in_ids[0] != in_ids[1]:
+                # BatchNorm's running statistics, updated in place inside the task (which
+                # then writes those parameters too)
+                prog.append((_EFFECT, op.update, list(in_ids), [], op, False, []))
+                run_prog.append((_EFFECT, op.update, [alias.get(i, i) for i in in_ids], [], op,
+                                 False, []))
+                effects += [s for s in in_ids[:2] if s not in effects]
+                continue
             if not outs or len(outs) != len(out_ids):
                 return None
             if isinstance(op, (_ViewOp, _IndexView)) and replay is None and len(outs) == 1:
@@ -396,6 +412,7 @@ class _Fused:
         self = cls.__new__(cls)
         self.prog = prog
         self.tokens = tokens
+        self.effects = effects
         exposed_slots = {alias.get(s, s) for s in outs_set}
         self.run_prog = _in_place(run_prog, exposed_slots, recording=True)
         self.run_prog_nograd = _in_place(run_prog, exposed_slots)
@@ -458,8 +475,11 @@ class _Fused:
                 b = a._buf
                 bufs[s] = b if b is not None else a._alloc_buffer()
 
+        mutated = self.tokens
+        if self.effects:
+            mutated = mutated + [slots[s] for s in self.effects]
         self._issue(self.run_prog if grad else self.run_prog_nograd, feed, fill, box,
-                    [a for _s, a in sources], made)
+                    [a for _s, a in sources], made, mutated)
         if grad:
             # ONE node for the whole graph: its backward is a cached program (one task)
             ins = [a for _s, a in sources]
@@ -506,7 +526,8 @@ class _Fused:
         reads += [fmade[s] for s in sources]
         reads += [a for _s, a in grads]
         reads += [a for _s, a in consts]
-        self._issue(self.run_prog_nograd, feed, self._fill_list(made), None, reads, made)
+        self._issue(self.run_prog_nograd, feed, self._fill_list(made), None, reads, made,
+                    self.tokens)
         return [made[s] for s in self.exposed]
 
     def backward_plan(self, graph: CachedGraph, ffused: _Fused) -> Any:
@@ -555,7 +576,8 @@ class _Fused:
         return [(alias.get(s, s), a) for s, a in made.items()] if alias else list(made.items())
 
     def _issue(self, prog: list[Any], feed: Any, fill: list[tuple[int, Any]],
-               box: list[Any] | None, reads: list[Any], made: dict[int, Any]) -> None:
+               box: list[Any] | None, reads: list[Any], made: dict[int, Any],
+               mutated: list[Any]) -> None:
         """Push the task: ``feed(bufs)`` puts the input buffers in their slots, the program
         runs, ``fill`` stores the returned buffers in their arrays (and ``box`` keeps them
         all)."""
@@ -573,7 +595,7 @@ class _Fused:
                 raise _annotate(exc, prog[k][4], k, owner) from exc.__cause__
             _fill(fill, bufs, box)
 
-        execute(self.name, run, reads, [made[self.exposed[0]]], self.tokens, inline=self.inline)
+        execute(self.name, run, reads, [made[self.exposed[0]]], mutated, inline=self.inline)
 
     def _buffers(self) -> dict[int, Any]:
         """static_alloc: this call's output buffer for each step that can write into one; the
@@ -661,6 +683,9 @@ def _compile(prog: list[Any], xp: Any, pooled: set[int]) -> tuple[Any, list[int]
         lines.append(len(src) + 1)
         env[f"k{k}"] = kern
         args = ", ".join(f"b[{i}]" for i in in_ids)
+        if kind == _EFFECT:
+            src.append(f"    k{k}(_xp, {args})")
+            continue
         if kind == _VIEW:
             src.append(f"    b[{out_ids[0]}] = k{k}({args})")
             continue

@@ -12,8 +12,8 @@ learning-rate schedule). The kernels are the same on the same buffers, so losses
 weights equal those of the four calls, bit for bit; only the Python around them goes.
 
 Anything that this one-task step cannot reproduce runs the four calls instead, every time it
-applies: blocks not hybridized or not fusable (in-place writes, BatchNorm's running
-statistics; Dropout is fine), forward hooks on the net or the loss, inputs that need
+applies: blocks not hybridized or not fusable (in-place writes, draws with array parameters;
+Dropout and BatchNorm are fine), forward hooks on the net or the loss, inputs that need
 gradients, a call made while autograd records or a hybridize trace runs, parameters whose
 shape, dtype or ``grad_req`` changed, a new ``hybridize()``. ``compiled`` says which way the
 last call went.
@@ -340,8 +340,11 @@ class _Plan:
 
         net.__dict__["_last_key"] = self.nkey
         loss_fn.__dict__["_last_key"] = self.lkey
-        execute(self.name, task, reads, [loss, out],
-                mutated=[t for t, _s, _a in stores] + self.tokens, inline=self.inline)
+        mutated = [t for t, _s, _a in stores] + self.tokens
+        if nf.effects or lf.effects:  # (BatchNorm's running statistics)
+            mutated += [a for s, a in nsrc if s in nf.effects]
+            mutated += [a for s, a in lsrc if s in lf.effects]
+        execute(self.name, task, reads, [loss, out], mutated=mutated, inline=self.inline)
         for arr in leaves:
             arr._fresh = True  # (what Trainer.step checks, as backward sets it)
         return loss, out

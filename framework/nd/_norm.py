@@ -297,10 +297,7 @@ def update_running_stats(rmean: BaseArray, rvar: BaseArray, mean: BaseArray, var
     m = float(momentum)
 
     def run() -> None:
-        for run_arr, batch in ((rmean, mean), (rvar, var)):
-            buf = run_arr._buf if run_arr._buf is not None else run_arr._alloc_buffer()
-            new = buf * m + batch._buf.astype(buf.dtype, copy=False) * (1.0 - m)
-            buf[...] = new
+        _update_stats(m, _buffer(rmean), _buffer(rvar), mean._buf, var._buf)
 
     execute("batch_norm(running stats)", run, (mean, var), (), mutated=(rmean, rvar))
     trace = STATE.trace
@@ -308,13 +305,28 @@ def update_running_stats(rmean: BaseArray, rvar: BaseArray, mean: BaseArray, var
         trace.add(_RunningStats(m), (rmean, rvar, mean, var), (), None)
 
 
+def _buffer(a: BaseArray) -> Any:
+    return a._buf if a._buf is not None else a._alloc_buffer()
+
+
+def _update_stats(m: float, rmean: Any, rvar: Any, mean: Any, var: Any) -> None:
+    """The running-statistics update on buffers, in place."""
+    for buf, batch in ((rmean, mean), (rvar, var)):
+        new = buf * m + batch.astype(buf.dtype, copy=False) * (1.0 - m)
+        buf[...] = new
+
+
 @register("_batch_norm_running_stats")
 class _RunningStats(Op):
     """The running-statistics update as a step of a hybridized graph (a side effect with no
-    outputs and no gradient; inputs ``(running_mean, running_var, mean, var)``)."""
+    outputs and no gradient; inputs ``(running_mean, running_var, mean, var)``). A fused
+    replay runs :meth:`update` on the buffers."""
 
     def __init__(self, momentum: float) -> None:
         self.momentum = momentum
+
+    def update(self, xp: Any, rmean: Any, rvar: Any, mean: Any, var: Any) -> None:
+        _update_stats(self.momentum, rmean, rvar, mean, var)
 
     def replay(self, inputs: Any) -> Any:
         update_running_stats(*inputs, self.momentum)
