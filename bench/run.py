@@ -17,6 +17,8 @@ imports:
 - ``MLP train (batch 128)``, ``LeNet train (batch 64)``, ``MLP infer (batch 1)``: Gluon training
   steps and batch-1 inference (``bench/gluon.py``);
 - ``LSTM train (T35 N32 H256)``: when ``bench/rnn.py`` is present (``npx.rnn``);
+- ``BN-CNN train (batch 32)``: a CNN with BatchNorm and Dropout (``bench/bn_cnn.py``); its
+  baseline is the framework's imperative ThreadedEngine row;
 - ``DataLoader epoch``: when ``bench/dataloader.py`` is present; its baseline is the plain Python
   loop that builds the same batches;
 - ``main job epoch (MNIST mini)``: one training epoch of ``examples/train_mnist.py``'s loop
@@ -77,6 +79,10 @@ try:
     import mainjob as mbench
 except Exception:
     mbench = None
+try:
+    import bn_cnn as bbench
+except Exception:
+    bbench = None
 
 SMALL = ["NumPy", "framework ThreadedEngine", "framework NaiveEngine", "PyTorch eager"]
 RECORD = "chain5 in record (100, 100)"
@@ -84,6 +90,7 @@ MATMUL = "matmul (1024, 1024)"
 LSTM = "LSTM train (T35 N32 H256)"
 DATA = "DataLoader epoch"
 MAINJOB = "main job epoch (MNIST mini)"
+BN_CNN = "BN-CNN train (batch 32)"
 
 
 def _matmul_loop(impl: str) -> Loop:
@@ -161,6 +168,9 @@ def workloads(args: Any) -> list[tuple[str, list[str], Callable[[str], Loop], st
                     150.0))
     if rbench is not None:
         out.append((LSTM, list(rbench.IMPLS), rbench.make_loop, "", "PyTorch", 300.0))
+    if bbench is not None:
+        out.append((bbench.WORKLOAD, list(bbench.IMPLS), bbench.make_loop,
+                    "framework imperative ThreadedEngine", "PyTorch", 200.0))
     if dbench is not None:
         images, labels = dbench.make_data(args.images)
         workers = 2
@@ -175,8 +185,8 @@ def workloads(args: Any) -> list[tuple[str, list[str], Callable[[str], Loop], st
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = ["add (10,)", "chain5 (100, 100)", RECORD, MATMUL, *gbench.WORKLOADS, LSTM, DATA,
-             MAINJOB]
+    names = ["add (10,)", "chain5 (100, 100)", RECORD, MATMUL, *gbench.WORKLOADS, LSTM,
+             BN_CNN, DATA, MAINJOB]
     p = make_parser(__doc__, 0.0, names)
     p.set_defaults(repeat=5)
     p.add_argument("--blas-threads", type=int,

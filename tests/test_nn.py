@@ -848,6 +848,32 @@ def test_batch_norm_gradients(train, fix_gamma):
                [x, gamma, beta], train=train, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape, axis", [((4, 3, 5, 5), 1), ((6, 5), 1), ((2, 4, 4, 3), -1)])
+@pytest.mark.parametrize("fix_gamma", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_one_op_gradients_match_the_formula(shape, axis, fix_gamma, dtype):
+    # the one-op gradient (used when the backward is not recorded) against the framework-op
+    # formula (what a recorded backward, create_graph=True, differentiates)
+    c = shape[axis]
+    x = np.array(_rand(shape, seed=60, low=-2, high=2).astype(dtype))
+    gamma = np.array(_rand((c,), seed=61, low=0.5, high=2).astype(dtype))
+    beta = np.array(_rand((c,), seed=62).astype(dtype))
+    head = np.array(_rand(shape, seed=63).astype(dtype))
+    grads = []
+    for create_graph in (False, True):
+        for a in (x, gamma, beta):
+            a.attach_grad()
+        with autograd.record():
+            y = npx.batch_norm(x, gamma, beta, np.zeros(c), np.ones(c), fix_gamma=fix_gamma,
+                               axis=axis)
+        autograd.backward([y], [head], create_graph=create_graph)
+        grads.append([a.grad.asnumpy().copy() for a in (x, gamma, beta)])
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    for one_op, formula in zip(*grads):
+        assert one_op.dtype == formula.dtype
+        numpy.testing.assert_allclose(one_op, formula, rtol=tol, atol=tol)
+
+
 def test_batch_norm_second_derivative():
     rm, rv = np.zeros(2), np.ones(2)
 
