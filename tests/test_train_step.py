@@ -356,6 +356,12 @@ def test_a_view_of_a_gradient_sees_the_new_values():
     x, y = _data((6, 12)), _labels(6, 4)
     ref, got = _twins(_mlp, x)
     step, _ = _run_both(ref, got, x, y, 3)
+    # nothing else holds the old gradient buffer: the array takes the new one over (no copy)
+    before = id(got[0][0].weight.grad()._buf)  # (an id: holding the buffer would pin it)
+    step(x, y)
+    _standard(*ref, x, y)
+    npx.waitall()
+    assert step.compiled and id(got[0][0].weight.grad()._buf) != before
     rows = got[0][0].weight.grad()[0:2]  # shares the gradient's buffer: it must be copied into
     _standard(*ref, x, y)
     step(x, y)

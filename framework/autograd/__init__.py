@@ -300,8 +300,11 @@ def _store_one(xp: Any, items: list[tuple[BaseArray, BaseArray, bool]], i: int) 
             target._buf, g._buf = gb, tb
             return
     target, g, add = item
-    gb = g._buf if g._buf is not None else g._alloc_buffer()
-    tb = target._buf if target._buf is not None else target._alloc_buffer()
+    _write_grad(xp, target._alloc_buffer(), g._alloc_buffer(), add)
+
+
+def _write_grad(xp: Any, tb: Any, gb: Any, add: bool) -> None:
+    """Gradient buffer ``gb`` into ``.grad`` buffer ``tb``: copied, or added (``add``)."""
     if not add:
         tb[...] = gb
     elif tb.dtype == gb.dtype:

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..autograd import _BUF_ALONE, _buf_refs
+from ..autograd import _BUF_ALONE, _buf_refs, _write_grad
 from ..autograd import record as _record
 from ..nd._array import ndarray
 from ..nd._base import execute
@@ -257,6 +257,13 @@ class _Plan:
         self.tokens = nf.tokens + [t for t in lf.tokens if all(t is not u for u in nf.tokens)]
         self.name = f"train step of {nf.owner} with {lf.owner}"
         self.inline = nf.inline and lf.inline and lbf.inline and nbf.inline
+        # the four programs, compiled (the recorded variant of the forwards: the backward
+        # programs read their buffers), and the constants every call reads
+        self.programs = [(f, prog, f.program(prog)) for f, prog in (
+            (nf, nf.run_prog), (lf, lf.run_prog), (lbf, lbf.run_prog_nograd),
+            (nbf, nbf.run_prog_nograd))]
+        self.consts = [g.const_slots for g in (ngraph, lgraph, lback, nback)]
+        self.const_reads = [c for slots in self.consts for _s, c, _m in slots]
         return self
 
     def run(self, net: Any, loss_fn: Any, data: Any, label: Any) -> tuple[Any, Any] | None:
@@ -291,16 +298,12 @@ class _Plan:
         oshape, odt = nf.specs[nf.exposed[0]]
         out = nf.cls._pending(oshape, odt, nf.device)
         nin, lin = self.ngraph.input_slots[0], self.lgraph.input_slots
-        nconsts, lconsts = self.ngraph.const_slots, self.lgraph.const_slots
-        lbconsts, nbconsts = self.lback.const_slots, self.nback.const_slots
-        reads += [c for _s, c, _m in nconsts + lconsts + lbconsts + nbconsts]
+        nconsts, lconsts, lbconsts, nbconsts = self.consts
+        reads += self.const_reads
         ninto = nf._buffers() if nf.pool is not None else None
         linto = lf._buffers() if lf.pool is not None else None
         lbf, nbf = self.lbf, self.nbf
-        nprog, lprog = nf.run_prog, lf.run_prog
-        lbprog, nbprog = lbf.run_prog_nograd, nbf.run_prog_nograd
-        nrun, lrun, lbrun, nbrun = (nf.program(nprog), lf.program(lprog), lbf.program(lbprog),
-                                    nbf.program(nbprog))
+        nrun, lrun, lbrun, nbrun = self.programs
         xp = nf.xp
         n_out, l_out, lg_out = self.n_out, self.l_out, self.lg_out
         lfrom_fwd, _ls, lfrom_grads = self.lplan
@@ -308,16 +311,16 @@ class _Plan:
 
         def task() -> None:
             nb: list[Any] = [None] * nf.n_slots
-            nb[nin] = _buf(data)
+            nb[nin] = data._alloc_buffer()
             _feed(nb, nsrc)
             _feed_consts(nb, nconsts)
-            _call(nf, nprog, nrun, nb, ninto)
+            _call(nrun, nb, ninto)
             lb: list[Any] = [None] * lf.n_slots
             lb[lin[0]] = nb[n_out]
-            lb[lin[1]] = _buf(label)
+            lb[lin[1]] = label._alloc_buffer()
             _feed(lb, lsrc)
             _feed_consts(lb, lconsts)
-            _call(lf, lprog, lrun, lb, linto)
+            _call(lrun, lb, linto)
             head = xp.ones(lshape, ldt)
             bb: list[Any] = [None] * lbf.n_slots
             for s, f in lfrom_fwd:
@@ -325,14 +328,14 @@ class _Plan:
             for s, _j in lfrom_grads:
                 bb[s] = head
             _feed_consts(bb, lbconsts)
-            _call(lbf, lbprog, lbrun, bb, None)
+            _call(lbrun, bb, None)
             cb: list[Any] = [None] * nbf.n_slots
             for s, f in nfrom_fwd:
                 cb[s] = nb[f]
             for s, _j in nfrom_grads:
                 cb[s] = bb[lg_out]
             _feed_consts(cb, nbconsts)
-            _call(nbf, nbprog, nbrun, cb, None)
+            _call(nbrun, cb, None)
             for target, slot, add in stores:
                 _store(xp, target, cb[slot], add)
             _fill([(l_out, loss)], lb, None)
@@ -364,27 +367,22 @@ class _Plan:
         return out
 
 
-def _buf(a: Any) -> Any:
-    b = a._buf
-    return b if b is not None else a._alloc_buffer()
-
-
 def _feed(bufs: list[Any], sources: list[tuple[int, Any]]) -> None:
     for s, a in sources:
-        bufs[s] = _buf(a)
+        bufs[s] = a._alloc_buffer()
 
 
 def _feed_consts(bufs: list[Any], consts: list[tuple[int, Any, bool]]) -> None:
     for s, c, mutated in consts:
-        b = _buf(c)
+        b = c._alloc_buffer()
         bufs[s] = b.copy() if mutated else b
 
 
-def _call(fused: Any, prog: list[Any], compiled: tuple[Any, list[int]], bufs: list[Any],
+def _call(program: tuple[Any, list[Any], tuple[Any, list[int]]], bufs: list[Any],
           into: Any) -> None:
-    """Run one compiled program of ``fused`` on ``bufs``; a failing step is named as the
-    one-task replay names it."""
-    straight, lines = compiled
+    """Run one of the plan's programs, ``(fused, prog, compiled)``, on ``bufs``; a failing step
+    is named as the one-task replay names it."""
+    fused, prog, (straight, lines) = program
     try:
         straight(bufs, into)
     except Exception as exc:
@@ -395,20 +393,14 @@ def _call(fused: Any, prog: list[Any], compiled: tuple[Any, list[int]], bufs: li
 def _store(xp: Any, target: Any, g: Any, add: bool) -> None:
     """A gradient buffer into a parameter's ``.grad`` array, as ``backward`` stores it: added
     for ``grad_req='add'``; else the array takes the buffer over when nothing else references
-    its old one (a NumPy view a user holds keeps seeing the values it saw), or copies it."""
-    tb = target._buf if target._buf is not None else target._alloc_buffer()
-    if add:
-        if tb.dtype == g.dtype:
-            xp.add(tb, g, out=tb)
-        else:
-            tb[...] = tb + g
-        return
-    del tb
-    if _buf_refs(target) <= _BUF_ALONE and g.dtype == target._buf.dtype \
-            and g.flags.c_contiguous and g.base is None and sys.getrefcount(g) <= _G_ALONE:
+    its old one (a view of the old one would no longer see the values: then it is copied)."""
+    # (no local name may hold the old buffer while its references are counted)
+    if not add and target._buf is not None and _buf_refs(target) <= _BUF_ALONE \
+            and g.dtype == target._buf.dtype and g.flags.c_contiguous and g.base is None \
+            and sys.getrefcount(g) <= _G_ALONE:
         target._buf = g
-    else:
-        target._buf[...] = g
+        return
+    _write_grad(xp, target._alloc_buffer(), g, add)
 
 
 def _g_alone() -> int:

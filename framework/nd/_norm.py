@@ -357,16 +357,12 @@ def update_running_stats(rmean: BaseArray, rvar: BaseArray, mean: BaseArray, var
     m = float(momentum)
 
     def run() -> None:
-        _update_stats(m, _buffer(rmean), _buffer(rvar), mean._buf, var._buf)
+        _update_stats(m, rmean._alloc_buffer(), rvar._alloc_buffer(), mean._buf, var._buf)
 
     execute("batch_norm(running stats)", run, (mean, var), (), mutated=(rmean, rvar))
     trace = STATE.trace
     if trace is not None:  # a hybridized graph repeats the update on every call
         trace.add(_RunningStats(m), (rmean, rvar, mean, var), (), None)
-
-
-def _buffer(a: BaseArray) -> Any:
-    return a._buf if a._buf is not None else a._alloc_buffer()
 
 
 def _update_stats(m: float, rmean: Any, rvar: Any, mean: Any, var: Any) -> None:
