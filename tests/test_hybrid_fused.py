@@ -1085,3 +1085,66 @@ def test_a_recorded_convolution_keeps_its_columns_in_the_fused_programs(tmp_path
     kern = [k for _kind, k, *_ in _in_place(prog, {8, 9}, recording=True)]
     assert kern[2] == relu.forward  # slot 3 may live on in slot 7
     assert kern[3] != relu.forward  # the convolution's own result: in place
+
+
+class _ConvThenFlatten(HybridBlock):
+    """Ends with views of what its own ops made (MobileNetV2 and SqueezeNet end so)."""
+
+    def __init__(self, transpose=False):
+        super().__init__()
+        self.conv = nn.Conv2D(4, 3)
+        self.transpose = transpose
+
+    def forward(self, x):
+        y = npx.relu(self.conv(x))
+        if self.transpose:
+            return y.transpose((0, 2, 3, 1)).reshape(x.shape[0], -1)
+        return y.reshape(x.shape[0], -1)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("static_alloc", [False, True])
+def test_a_returned_view_of_a_computed_buffer_is_fused(transpose, static_alloc):
+    mx.random.seed(3)
+    net = _ConvThenFlatten(transpose)
+    net.initialize(mx.init.Normal(0.3))
+    xs = [_data((2, 1, 6, 6), seed=i) for i in range(3)]
+    want = [net(x).asnumpy() for x in xs]
+    loss_fn = gluon.loss.L2Loss()
+    label = _data(want[0].shape, seed=9)
+
+    def step(x):
+        with autograd.record():
+            loss = loss_fn(net(x), label)
+        loss.backward()
+        return loss.asnumpy(), {k: p.grad().asnumpy().copy() for k, p in
+                                net.collect_params().items()}
+
+    want_step = step(xs[0])
+    net.hybridize(static_alloc=static_alloc)
+    kept = [net(x) for x in xs * 2]  # the first call traces; all stay alive
+    for i, y in enumerate(kept):
+        onp.testing.assert_array_equal(y.asnumpy(), want[i % 3])
+    assert all(g.fused is not None for g in _graphs(net))
+    for _ in range(2):
+        got = step(xs[0])
+        onp.testing.assert_array_equal(got[0], want_step[0])
+        for k in want_step[1]:
+            onp.testing.assert_array_equal(got[1][k], want_step[1][k])
+
+
+class _ViewOfInput(HybridBlock):
+    def forward(self, x):
+        return x.reshape(-1), x * 2
+
+
+def test_a_returned_view_of_an_input_is_not_fused_and_stays_a_view():
+    blk = _ViewOfInput()
+    blk.hybridize()
+    x = _data((2, 3))
+    for _ in range(3):
+        flat, twice = blk(x)
+        onp.testing.assert_array_equal(twice.asnumpy(), x.asnumpy() * 2)
+    assert all(g.fused is None for g in _graphs(blk))
+    x[:] = 1.0  # the view follows its input, ordered by the input's variable
+    onp.testing.assert_array_equal(flat.asnumpy(), onp.ones(6, "float32"))

@@ -406,9 +406,16 @@ class _Fused:
         outs_set = set(graph.out_slots)
         if len(outs_set) != len(graph.out_slots) or not outs_set <= produced:
             return None  # an output that is an input, a parameter, a constant, or twice
-        for kind, _k, _in, out_ids, _o, _s, _sp in prog:
-            if kind == _VIEW and out_ids[0] in outs_set:
-                return None  # a returned view must share its base's variable
+        # a returned view (a final Flatten or reshape) is fine when it views a buffer that a
+        # step of this program made: the task's variable covers both. A view of an input, a
+        # parameter or a constant would have to share that array's variable instead.
+        view_of = {out_ids[0]: in_ids[0] for kind, _k, in_ids, out_ids, _o, _s, _sp in prog
+                   if kind == _VIEW}
+        for s in outs_set:
+            while s in view_of:
+                s = view_of[s]
+            if s not in produced:
+                return None
         self = cls.__new__(cls)
         self.prog = prog
         self.tokens = tokens
