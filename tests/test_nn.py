@@ -1106,3 +1106,24 @@ def test_smooth_l1_gradient():
         "group_norm"])
 def test_smooth_ops_second_derivatives(fn):
     check_grad2(lambda a: fn(a) * fn(a), [_rand((2, 4, 3), seed=75, low=-2, high=2)])
+
+
+@pytest.mark.parametrize("shape,ax", [((4, 3, 5, 6), 1), ((4, 3, 5, 6), 3), ((4, 3, 5, 6), 0),
+                                      ((7, 5), 1), ((7, 5), 0), ((2, 3, 4), 1), ((1, 3, 4), 1),
+                                      ((3, 1, 1), 1), ((0, 3, 2), 1)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_channel_sum_matches_numpy_over_every_other_axis(shape, ax, dtype):
+    from framework.nd._reduce import channel_sum
+    x = numpy.random.default_rng(0).normal(size=shape).astype(dtype)
+    red = tuple(i for i in range(len(shape)) if i != ax)
+    acc = "float32" if dtype == "float16" else None
+    want = x.astype("float64").sum(axis=red)
+    got = channel_sum(numpy, x, ax, dtype=acc)
+    assert got.shape == (shape[ax],)
+    assert got.dtype == numpy.dtype(acc or dtype)
+    numpy.testing.assert_allclose(got, want, rtol=1e-5 if dtype != "float64" else 1e-12,
+                                  atol=1e-5)
+    # a non-contiguous input (a transposed view) gives the same sums
+    xt = numpy.swapaxes(numpy.ascontiguousarray(numpy.swapaxes(x, 0, -1)), 0, -1)
+    assert not xt.flags.c_contiguous or x.ndim < 2 or min(shape) <= 1
+    numpy.testing.assert_array_equal(channel_sum(numpy, xt, ax, dtype=acc), got)

@@ -24,7 +24,7 @@ from ._create import zeros_like
 from ._elemwise import unary
 from ._gradutil import add, cast_like, mul, sub
 from ._op import Op, apply, register
-from ._reduce import normalize_axis, reduce
+from ._reduce import channel_sum, normalize_axis, reduce
 from ._shape import reshape
 from ._tape import STATE
 
@@ -260,17 +260,24 @@ class BatchNorm(Op):
         out_dt = _dt.float_result(x.dtype)
         acc = _acc_dtype(x.dtype)
         xa = x.astype(acc, copy=False)
+        c = x.shape[self.ax]
         if self.use_global:
             mean = rmean.astype(acc, copy=True).reshape(self.pshape)
             var = rvar.astype(acc, copy=True).reshape(self.pshape)
+            y = xa - mean
         else:
-            mean, var = _moments(xp, xa, self.red)
+            # two-pass moments with the per-channel sums staged (channel_sum), the centred
+            # data kept for the output (the square written into a buffer the output reuses)
+            n = acc.type(x.size // c) if c else acc.type(1)
+            mean = (channel_sum(xp, xa, self.ax) / n).reshape(self.pshape)
+            y = xa - mean
+            sq = y * y
+            var = (channel_sum(xp, sq, self.ax) / n).reshape(self.pshape)
         inv = 1 / xp.sqrt(var + acc.type(self.eps))
         scale = inv if self.fix_gamma else inv * gamma.astype(acc, copy=False).reshape(
             self.pshape)
-        y = (xa - mean) * scale
+        y *= scale
         y += beta.astype(acc, copy=False).reshape(self.pshape)
-        c = x.shape[self.ax]
         return (y.astype(out_dt, copy=False), mean.reshape(c).astype(out_dt, copy=False),
                 var.reshape(c).astype(out_dt, copy=False))
 
@@ -334,16 +341,21 @@ class _BatchNormGrad(Op):
         pshape = tuple(d if i == ax else 1 for i, d in enumerate(x.shape))
         n = math.prod(x.shape[i] for i in red)
         dt = x.dtype
-        inv = 1 / xp.sqrt(var.reshape(pshape) + dt.type(self.eps))
-        xhat = x - mean.reshape(pshape)
-        xhat *= inv
-        gbeta = g.sum(axis=red)
-        work = g * xhat
-        ggamma = work.sum(axis=red)
-        xp.multiply(xhat, (ggamma / dt.type(n)).reshape(pshape), out=work)
-        xp.subtract(g, work, out=work)
-        work -= (gbeta / dt.type(n)).reshape(pshape)
-        work *= inv if self.fix_gamma else inv * gamma.reshape(pshape)
+        # gx = s g + a (x - mean) + b per channel, s = gamma / sqrt(var + eps): six passes
+        # over x's size, with the two per-channel sums staged (channel_sum)
+        inv = 1 / xp.sqrt(var + dt.type(self.eps))  # (C,)
+        xc = x - mean.reshape(pshape)
+        gbeta = channel_sum(xp, g, ax)
+        work = g * xc
+        ggamma = channel_sum(xp, work, ax) * inv  # sum(g * xhat)
+        s = inv if self.fix_gamma else inv * gamma
+        nn = dt.type(n)
+        a = (s * inv * ggamma / nn).reshape(pshape)
+        b = (s * gbeta / nn).reshape(pshape)
+        xp.multiply(g, s.reshape(pshape), out=work)
+        xc *= a
+        work -= xc
+        work -= b
         if self.fix_gamma:
             ggamma = xp.zeros_like(ggamma)
         return work, ggamma.astype(gamma.dtype, copy=False), \
