@@ -20,7 +20,9 @@ from . import _gradutil as _gu
 from ._base import BaseArray
 from ._op import Op, apply, get_op, register
 
-__all__ = ["normalize_axis", "channel_sum", "reduce", "argreduce", "cumulative", "norm", "REDUCTIONS"]
+__all__ = [
+    "normalize_axis", "channel_sum", "reduce", "argreduce", "cumulative", "norm", "REDUCTIONS",
+]
 
 
 def normalize_axis(axis: Any, ndim: int, op: str, allow_tuple: bool = True) -> tuple[int, ...]:
