@@ -1127,3 +1127,25 @@ def test_channel_sum_matches_numpy_over_every_other_axis(shape, ax, dtype):
     xt = numpy.swapaxes(numpy.ascontiguousarray(numpy.swapaxes(x, 0, -1)), 0, -1)
     assert not xt.flags.c_contiguous or x.ndim < 2 or min(shape) <= 1
     numpy.testing.assert_array_equal(channel_sum(numpy, xt, ax, dtype=acc), got)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 3])
+def test_sum_but_op_values_and_gradient(axis):
+    from framework.nd._reduce import sum_but
+    x = _rand((2, 3, 4, 5), seed=31)
+    got = sum_but(np.array(x.astype("float32")), axis)
+    red = tuple(i for i in range(4) if i != axis)
+    numpy.testing.assert_allclose(got.asnumpy(), x.sum(axis=red), rtol=1e-5, atol=1e-5)
+    check_grad(lambda a: sum_but(a, axis), [x])
+    # float16 keeps sum's own kernel (and its dtype)
+    h = sum_but(np.array(x.astype("float16")), axis)
+    assert h.dtype == numpy.float16
+    numpy.testing.assert_allclose(h.asnumpy(), x.sum(axis=red), rtol=1e-2, atol=2e-2)
+
+
+def test_convolution_bias_gradient_channel_last():
+    x = _rand((2, 4, 4, 5), seed=24)  # (N, H, W, C)
+    w = _rand((3, 2, 2, 5), seed=25)  # (F, kh, kw, C)
+    b = _rand((3,), seed=26)
+    check_grad(lambda a, ww, bb: npx.convolution(a, ww, bb, kernel=(2, 2), layout="NHWC",
+                                                 num_filter=3), [x, w, b])

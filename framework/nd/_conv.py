@@ -51,7 +51,7 @@ from ._create import zeros_like
 from ._elemwise import binary
 from ._gradutil import cast_like
 from ._op import Op, apply, register
-from ._reduce import reduce
+from ._reduce import sum_but
 from ._shape import astype
 from ._tape import STATE, requires_grad
 
@@ -343,8 +343,7 @@ def _check_bias(b: BaseArray, channels: int, op: str) -> None:
 
 
 def _bias_grad(g: BaseArray, b: BaseArray, last: bool) -> BaseArray:
-    axes = tuple(i for i in range(g.ndim) if i != (g.ndim - 1 if last else 1))
-    return cast_like(reduce("sum", g, axis=axes), b)
+    return cast_like(sum_but(g, g.ndim - 1 if last else 1), b)
 
 
 def _add_bias(xp: Any, y: Any, b: Any, nd: int) -> Any:

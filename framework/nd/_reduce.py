@@ -21,7 +21,8 @@ from ._base import BaseArray
 from ._op import Op, apply, get_op, register
 
 __all__ = [
-    "normalize_axis", "channel_sum", "reduce", "argreduce", "cumulative", "norm", "REDUCTIONS",
+    "normalize_axis", "channel_sum", "sum_but", "reduce", "argreduce", "cumulative", "norm",
+    "REDUCTIONS",
 ]
 
 
@@ -83,6 +84,44 @@ def channel_sum(xp: Any, x: Any, ax: int, dtype: Any = None) -> Any:
     v = xp.ascontiguousarray(x).reshape(lead, c, rest)
     part = v[0] if lead == 1 else v.sum(axis=0, dtype=dtype)
     return part.sum(axis=1, dtype=dtype)
+
+
+@register("_channel_sum")
+class ChannelSum(Op):
+    """The sum over every axis but ``axis`` (a convolution's bias gradient), with
+    :func:`channel_sum`'s staged kernel. float32/float64 only: float16 keeps ``sum``'s
+    accumulation."""
+
+    fresh_output = True
+
+    def __init__(self, axis: int) -> None:
+        self.axis = int(axis)
+
+    def infer(self, x: BaseArray) -> list[tuple[tuple[int, ...], numpy.dtype]]:
+        if x._dtype not in _STAGED or not 0 <= self.axis < x.ndim:
+            raise DTypeError(f"_channel_sum: float32/float64 data with axis in [0, ndim) "
+                             f"expected, got {x._dtype} of shape {x._shape}, axis "
+                             f"{self.axis}")
+        return [((x._shape[self.axis],), x._dtype)]
+
+    def forward(self, xp: Any, x: Any) -> Any:
+        return channel_sum(xp, x, self.axis)
+
+    def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
+        (x,), (g,) = inputs, out_grads
+        view = tuple(d if i == self.axis else 1 for i, d in enumerate(x._shape))
+        return [_shape.broadcast_to(_shape.reshape(g, view), x._shape)]
+
+
+_STAGED = frozenset({numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)})
+
+
+def sum_but(x: BaseArray, axis: int) -> BaseArray:
+    """``x`` summed over every axis but ``axis`` (a bias gradient): the staged
+    :class:`ChannelSum` for float32/float64, ``sum`` otherwise."""
+    if x._dtype in _STAGED:
+        return apply(ChannelSum(axis), (x,))  # type: ignore[no-any-return]
+    return reduce("sum", x, axis=tuple(i for i in range(x.ndim) if i != axis))
 
 
 class Reduce(Op):
