@@ -705,7 +705,9 @@ def _unbroadcast(g: Any, x: Any) -> Any:
         extra = len(g._shape) - len(x._shape)
         axes = tuple(range(extra)) + tuple(
             i + extra for i, d in enumerate(x._shape) if d == 1 and g._shape[i + extra] != 1)
-        if axes:
+        if len(axes) == g.ndim - 1 and g.ndim > 1:  # one axis kept (a per-channel bias)
+            g = _reduce.sum_but(g, next(i for i in range(g.ndim) if i not in axes))
+        elif axes:
             g = _reduce.reduce("sum", g, axis=axes, keepdims=True)
         if g._shape != x._shape:
             g = _shape.reshape(g, x._shape)
