@@ -12,11 +12,13 @@ first padded, max pooling, three dense layers), softmax cross-entropy, Adam (lr 
 running loss and accuracy sums kept on the device. The progress bar and the test pass are left
 out.
 
-Implementations: ``framework`` imperative and hybridized, on the ThreadedEngine and the
-NaiveEngine; ``PyTorch``: the same network, loss and optimizer, with a ``torch.utils.data``
-``DataLoader`` over a dataset that applies the same per-image conversion and normalisation in
-NumPy. There is no hand-written NumPy row for this workload: the per-step NumPy floor of a
-LeNet is the ``LeNet train (batch 64)`` row of ``bench/gluon.py``.
+Implementations: ``framework`` imperative, hybridized (the net and the loss, as ``--hybridize``
+sets them up) and ``TrainStep`` (``--train-step``: each step one ``gluon.TrainStep`` call), on
+the ThreadedEngine and the NaiveEngine; ``PyTorch``: the same network, loss and optimizer,
+with a ``torch.utils.data`` ``DataLoader`` over a dataset that applies the same per-image
+conversion and normalisation in NumPy. There is no hand-written NumPy row for this workload:
+the per-step NumPy floor of a LeNet is the ``LeNet train (batch 64)`` row of
+``bench/gluon.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sys
 from typing import Any
 
 import numpy
-from _common import FRAMEWORK_IMPLS, Loop
+from _common import ENGINES, FRAMEWORK_IMPLS, Loop
 
 import framework
 from framework import gluon, init, npx
@@ -41,26 +43,32 @@ except Exception:  # optional comparison
     torch = None
 
 WORKLOAD = "main job epoch (MNIST mini)"
-IMPLS = [*FRAMEWORK_IMPLS, "PyTorch"]
+IMPLS = [*FRAMEWORK_IMPLS, *(f"framework TrainStep {eng}" for eng in ENGINES), "PyTorch"]
 BATCH, LR = 64, 0.002
 MEAN, STD = 0.1307, 0.3081
 
 
-def _framework_loop(hybridize: bool) -> Loop:
+def _framework_loop(mode: str) -> Loop:
+    """``mode``: 'imperative', 'hybridized' (``--hybridize``) or 'TrainStep'
+    (``--train-step``), as the main job sets them up."""
     train, _test, mean, std = train_mnist.load_data("mnist-mini", None)
     to_input = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
     loader = gluon.data.DataLoader(train.transform_first(to_input), BATCH, shuffle=True)
     net = train_mnist.lenet()
     net.initialize(init.Xavier())
-    if hybridize:
-        net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    if mode != "imperative":
+        net.hybridize()
+        loss_fn.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": LR})
+    one_call = gluon.TrainStep(net, loss_fn, trainer, return_output=True) \
+        if mode == "TrainStep" else None
 
     def loop(n: int) -> Any:
         for _ in range(n):
             loss_sum, _correct, _seen = train_mnist.train_epoch(net, loader, loss_fn, trainer,
-                                                                framework.cpu())
+                                                                framework.cpu(),
+                                                                one_call=one_call)
         npx.waitall()
         return loss_sum
 
@@ -114,7 +122,7 @@ def make_loop(impl: str) -> Loop:
         if torch is None:
             raise RuntimeError("PyTorch is not installed")
         return _torch_loop()
-    return _framework_loop(hybridize=impl.split()[1] == "hybridized")
+    return _framework_loop(impl.split()[1])
 
 
 def main(argv: list[str] | None = None) -> int:

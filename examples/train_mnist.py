@@ -5,6 +5,7 @@ training and 1,000 held-out test images), so it runs offline in about a minute o
 
     python examples/train_mnist.py                       # mini MNIST, 10 epochs
     python examples/train_mnist.py --hybridize --epochs 5
+    python examples/train_mnist.py --train-step             # each step one gluon.TrainStep call
     python examples/train_mnist.py --dataset fashion-mnist   # full download (needs network)
     python examples/train_mnist.py --dataset cifar10 --gpu
 
@@ -82,12 +83,13 @@ def evaluate(net: nn.HybridSequential, loader: gluon.data.DataLoader, device: mx
 
 def train_epoch(net: nn.HybridSequential, batches: Iterable[Any], loss_fn: gluon.loss.Loss,
                 trainer: gluon.Trainer, device: mx.Device,
-                show: Callable[[np.ndarray, np.ndarray, int], None] | None = None
-                ) -> tuple[np.ndarray, np.ndarray, int]:
+                show: Callable[[np.ndarray, np.ndarray, int], None] | None = None,
+                one_call: gluon.TrainStep | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """One pass over ``batches``; returns the summed loss and correct count (arrays on
     ``device``) and the number of samples. The sums stay on the device: ``show`` (a progress
     display) gets the previous step's, which the engine has already computed, so it never
-    makes Python wait for the current step."""
+    makes Python wait for the current step. ``one_call``: a ``gluon.TrainStep(net, loss_fn,
+    trainer, return_output=True)`` that makes each step one call (the same numbers)."""
     loss_sum = np.zeros((), device=device)
     correct = np.zeros((), device=device)
     seen = 0
@@ -95,11 +97,14 @@ def train_epoch(net: nn.HybridSequential, batches: Iterable[Any], loss_fn: gluon
     for data, label in batches:
         data = data.as_in_context(device)
         label = label.as_in_context(device)
-        with autograd.record():
-            out = net(data)
-            loss = loss_fn(out, label)
-        loss.backward()
-        trainer.step(data.shape[0])
+        if one_call is not None:
+            loss, out = one_call(data, label)
+        else:
+            with autograd.record():
+                out = net(data)
+                loss = loss_fn(out, label)
+            loss.backward()
+            trainer.step(data.shape[0])
         loss_sum = loss_sum + loss.sum()
         correct = correct + (out.argmax(axis=1) == label).sum()
         if shown is not None and show is not None:
@@ -148,6 +153,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--hybridize", action="store_true", help="trace the network once and replay it")
+    p.add_argument("--train-step", action="store_true",
+                   help="each step as one gluon.TrainStep call (implies --hybridize; same numbers)")
     p.add_argument("--gpu", action="store_true", help="train on gpu(0) (needs CuPy and a GPU)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training and test images (quick checks)")
@@ -179,10 +186,13 @@ def main(argv: list[str] | None = None) -> float:
 
     net = lenet()
     net.initialize(init.Xavier(), device=device)
-    if args.hybridize:
-        net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    if args.hybridize or args.train_step:
+        net.hybridize()
+        loss_fn.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": args.lr})
+    one_call = gluon.TrainStep(net, loss_fn, trainer, return_output=True) \
+        if args.train_step else None
 
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
     test_acc = 0.0
@@ -197,7 +207,7 @@ def main(argv: list[str] | None = None) -> float:
                             acc=f"{prev_correct.item() / prev_seen:.4f}", refresh=False)
 
         loss_sum, correct, seen = train_epoch(net, bar, loss_fn, trainer, device,
-                                              None if args.quiet else show)
+                                              None if args.quiet else show, one_call)
         bar.close()
         history["loss"].append(loss_sum.item() / max(seen, 1))
         history["train_acc"].append(correct.item() / max(seen, 1))

@@ -7,6 +7,7 @@ import pathlib
 import runpy
 import sys
 
+import numpy as onp
 import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
@@ -73,6 +74,26 @@ def test_main_job_one_epoch_on_a_slice(hybridize, tmp_path, capsys):
         return
     png = (tmp_path / "curves.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_main_job_train_step_gives_the_hybridized_numbers(tmp_path, capsys):
+    import framework as mx
+
+    job = _load("train_mnist")
+    args = ["--epochs", "2", "--limit", "300", "--quiet", "--batch-size", "32"]
+    params = {}
+    accuracy = {}
+    for flag in ("--hybridize", "--train-step"):
+        out = tmp_path / flag.strip("-")
+        accuracy[flag] = job.main(args + [flag, "--out", str(out)])
+        params[flag] = mx.npx.load(str(out / "lenet.params"))
+    assert accuracy["--hybridize"] == accuracy["--train-step"]
+    a, b = params["--hybridize"], params["--train-step"]
+    assert sorted(a) == sorted(b)
+    for k in a:
+        onp.testing.assert_array_equal(a[k].asnumpy(), b[k].asnumpy(), err_msg=k)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch 2:")]
+    assert len(lines) == 2 and lines[0].split(", ")[:3] == lines[1].split(", ")[:3]
 
 
 @pytest.mark.parametrize("hybridize", [False, True])
