@@ -114,6 +114,20 @@ def test_cnn_step_with_pooling_and_static_alloc():
     assert flags[-1]
 
 
+def test_a_net_ending_in_a_flatten_of_its_own_result_is_one_task():
+    def conv_flatten():  # as MobileNetV2 and SqueezeNet end: no Dense after the Flatten
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(4, 3, activation="relu"), nn.BatchNorm(), nn.Conv2D(10, 1),
+                nn.GlobalAvgPool2D(), nn.Flatten())
+        return net
+
+    x, y = _data((3, 2, 6, 6)), _labels(3, 10)
+    ref, got = _twins(conv_flatten, x, opt="sgd", opt_kw={"learning_rate": 0.1,
+                                                           "momentum": 0.9})
+    _step, flags = _run_both(ref, got, x, y, 4)
+    assert flags == [False, False, True, True]
+
+
 def test_one_engine_task_for_forward_loss_and_backward(monkeypatch):
     x, y = _data((6, 12)), _labels(6, 4)
     (net, loss_fn, trainer), = _twins(_mlp, x)[:1]
