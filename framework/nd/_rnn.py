@@ -457,10 +457,10 @@ def _back_direction(xp: Any, cfg: _Config, inp: Any, w: tuple[Any, ...], h0: Any
         cbuf = res[("c", layer, d)]
         hpbuf = res.get(("hp", layer, d))
         tc = xp.tanh(cbuf)
-        # derivative of each gate's activation, for the whole sequence at once
-        deriv = gbuf * (one - gbuf)
-        gg = gbuf[:, :, 2 * hid:3 * hid]
-        deriv[:, :, 2 * hid:3 * hid] = one - gg * gg
+        # each step's gate-activation derivatives, s (1 - s) and 1 - g^2, made in one (N, 4H)
+        # scratch while the step's gates are in the cache (whole-sequence arrays of 4H columns
+        # outgrow it: 35 x 32 x 1024 float32 is 4.6 MB)
+        deriv = xp.empty((n, 4 * hid), dtype=gbuf.dtype)
         dr = xp.empty((t_len, n, whr.shape[0]), dtype=gbuf.dtype) if whr is not None else None
         for t in order:
             dhn = dh + dy[t]
@@ -488,7 +488,13 @@ def _back_direction(xp: Any, cfg: _Config, inp: Any, w: tuple[Any, ...], h0: Any
             xp.multiply(dcn, prev(t, cbuf, c0), out=dgt[:, hid:2 * hid])
             xp.multiply(dcn, gt[:, :hid], out=dgt[:, 2 * hid:3 * hid])
             xp.multiply(dhn, tct, out=dgt[:, 3 * hid:])
-            dgt *= deriv[t]
+            xp.subtract(one, gt, out=deriv)
+            deriv *= gt
+            gg = gt[:, 2 * hid:3 * hid]
+            dg = deriv[:, 2 * hid:3 * hid]
+            xp.multiply(gg, gg, out=dg)
+            xp.subtract(one, dg, out=dg)
+            dgt *= deriv
             dh = dgt @ whh
             dc = dcn * gt[:, hid:2 * hid]
             if m is not None:
