@@ -264,7 +264,6 @@ class BatchNorm(Op):
         if self.use_global:
             mean = rmean.astype(acc, copy=True).reshape(self.pshape)
             var = rvar.astype(acc, copy=True).reshape(self.pshape)
-            y = xa - mean
         else:
             # two-pass moments with the per-channel sums staged (channel_sum), the centred
             # data kept for the output (the square written into a buffer the output reuses)
@@ -276,8 +275,15 @@ class BatchNorm(Op):
         inv = 1 / xp.sqrt(var + acc.type(self.eps))
         scale = inv if self.fix_gamma else inv * gamma.astype(acc, copy=False).reshape(
             self.pshape)
-        y *= scale
-        y += beta.astype(acc, copy=False).reshape(self.pshape)
+        shift = beta.astype(acc, copy=False).reshape(self.pshape)
+        if self.use_global:
+            # the running statistics: x * scale + (beta - mean * scale), two passes over x
+            # (PyTorch's CPU kernel groups it so too)
+            y = xa * scale
+            y += shift - mean * scale
+        else:
+            y *= scale
+            y += shift
         return (y.astype(out_dt, copy=False), mean.reshape(c).astype(out_dt, copy=False),
                 var.reshape(c).astype(out_dt, copy=False))
 
