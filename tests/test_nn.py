@@ -1149,3 +1149,58 @@ def test_convolution_bias_gradient_channel_last():
     b = _rand((3,), seed=26)
     check_grad(lambda a, ww, bb: npx.convolution(a, ww, bb, kernel=(2, 2), layout="NHWC",
                                                  num_filter=3), [x, w, b])
+
+
+@pytest.mark.parametrize("kind,shape,kw,gshape", [
+    ("layer", (3, 5, 8), {"axis": -1}, (8,)),
+    ("layer", (4, 6, 2), {"axis": 1}, (6,)),
+    ("group", (2, 6, 3, 3), {"num_groups": 3}, (6,)),
+    ("group", (2, 6, 4), {"num_groups": 2}, (2,)),
+    ("instance", (2, 3, 4, 5), {}, (3,)),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_norm_one_op_gradients_match_the_formula(kind, shape, kw, gshape, dtype):
+    # the one-op gradient (_NormGrad: the backward not recorded) against the framework-op
+    # formula (what a recorded backward, create_graph=True, differentiates)
+    fn = {"layer": npx.layer_norm, "group": npx.group_norm,
+          "instance": npx.instance_norm}[kind]
+    x = np.array(_rand(shape, seed=70, low=-2, high=2).astype(dtype))
+    gamma = np.array(_rand(gshape, seed=71, low=0.5, high=2).astype(dtype))
+    beta = np.array(_rand(gshape, seed=72).astype(dtype))
+    head = np.array(_rand(shape, seed=73).astype(dtype))
+    grads = []
+    for create_graph in (False, True):
+        for a in (x, gamma, beta):
+            a.attach_grad()
+        with autograd.record():
+            y = fn(x, gamma, beta, **kw)
+        autograd.backward([y], [head], create_graph=create_graph)
+        grads.append([a.grad.asnumpy().copy() for a in (x, gamma, beta)])
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    for one_op, formula in zip(*grads):
+        assert one_op.dtype == formula.dtype
+        numpy.testing.assert_allclose(one_op, formula, rtol=tol, atol=tol)
+
+
+def test_norm_gradient_is_one_op_unless_recorded(monkeypatch):
+    from framework.nd import _norm
+    made = []
+    real = _norm._NormGrad.forward
+    monkeypatch.setattr(_norm._NormGrad, "forward",
+                        lambda self, *a: made.append(1) or real(self, *a))
+    x = np.array(_rand((2, 4, 3), seed=74).astype("float32"))
+    x.attach_grad()
+    gamma, beta = np.ones(3), np.zeros(3)
+    with autograd.record():
+        y = npx.layer_norm(x, gamma, beta)
+    y.backward()
+    npx.waitall()
+    assert made == [1]
+    # float16 data (statistics rounded to float16) keeps the formula
+    h = np.array(_rand((2, 4, 3), seed=75).astype("float16"))
+    h.attach_grad()
+    with autograd.record():
+        y = npx.layer_norm(h, gamma.astype("float16"), beta.astype("float16"))
+    y.backward()
+    npx.waitall()
+    assert made == [1] and h.grad.dtype == numpy.float16
