@@ -1204,3 +1204,38 @@ def test_norm_gradient_is_one_op_unless_recorded(monkeypatch):
     y.backward()
     npx.waitall()
     assert made == [1] and h.grad.dtype == numpy.float16
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float32", 2e-6), ("float16", 2e-3)])
+def test_gelu_low_precision_kernel_matches_the_float64_erf(dtype, rtol):
+    # float32/float16 GELU runs a float32 normal-CDF kernel (in chunks on the host); the
+    # reference is the erf form in float64, over the range where the output is normal
+    lim = 9.0 if dtype == "float32" else 4.0
+    xs = numpy.concatenate([numpy.linspace(-lim, lim, 150001), [0.0, -0.0, 1e-30, -1e-30]])
+    x = xs.astype(dtype)
+    xd = x.astype("float64")
+    erf = numpy.vectorize(math.erf)
+    want = 0.5 * xd * (1 + erf(xd / math.sqrt(2)))
+    got = npx.leaky_relu(np.array(x), act_type="gelu").asnumpy()
+    assert got.dtype == numpy.dtype(dtype)
+    tiny = numpy.finfo(dtype).tiny
+    ok = numpy.abs(want) > tiny * 1e3
+    numpy.testing.assert_allclose(got[ok].astype("float64"), want[ok], rtol=rtol,
+                                  atol=float(numpy.finfo(dtype).eps) * 1e-3)
+    # the one-op gradient against the differentiable formula (create_graph keeps it)
+    head = numpy.random.default_rng(3).normal(size=x.shape).astype(dtype)
+    grads = []
+    for create_graph in (False, True):
+        a = np.array(x)
+        a.attach_grad()
+        with autograd.record():
+            y = npx.leaky_relu(a, act_type="gelu")
+        autograd.backward([y], [np.array(head)], create_graph=create_graph)
+        grads.append(a.grad.asnumpy().astype("float64"))
+    pdf = numpy.exp(-xd * xd / 2) / math.sqrt(2 * math.pi)
+    want_g = head.astype("float64") * (0.5 * (1 + erf(xd / math.sqrt(2))) + xd * pdf)
+    # (near x = -0.75 the derivative crosses zero: there only an absolute bound holds)
+    atol = 1e-6 if dtype == "float32" else 2e-3
+    numpy.testing.assert_allclose(grads[0], want_g, rtol=rtol * 5, atol=atol)
+    if dtype == "float32":  # (float16's formula computes erf and exp in float16 itself)
+        numpy.testing.assert_allclose(grads[1], want_g, rtol=rtol * 5, atol=atol)
