@@ -57,9 +57,34 @@ def _relu(xp: Any, x: Any) -> Any:
 
 
 def _sigmoid(xp: Any, x: Any) -> Any:
-    # exp(-|x|) never overflows: sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """``exp(min(x, 0)) / (1 + exp(-|x|))``: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise,
+    where no exp overflows. No where(): NumPy's is a scalar loop (2.8 ms for 573K float32,
+    against 0.3 for an exp); the same values as selecting between the two."""
+    if x.ndim == 0:  # (ufuncs of 0-d arrays give scalars, which out= cannot take)
+        return _sigmoid(xp, x.reshape(1)).reshape(())
+    den = xp.abs(x)
+    xp.negative(den, out=den)
+    xp.exp(den, out=den)
+    den += den.dtype.type(1)
+    num = xp.minimum(x, x.dtype.type(0))
+    xp.exp(num, out=num)
+    num /= den
+    return num
+
+
+def softplus(xp: Any, x: Any) -> Any:
+    """``log(1 + exp(x))`` of a float buffer, stably: ``max(x, 0) + log1p(exp(-|x|))``. The
+    formula of NumPy's ``logaddexp(x, 0)``, but in vectorised passes: NumPy's float32 exp and
+    log1p use SIMD, its logaddexp a scalar loop (573K float32: 7.5 -> 1.0 ms); the values
+    agree to rounding."""
+    if x.ndim == 0:
+        return softplus(xp, x.reshape(1)).reshape(())
+    r = xp.abs(x)
+    xp.negative(r, out=r)
+    xp.exp(r, out=r)
+    xp.log1p(r, out=r)
+    r += xp.maximum(x, x.dtype.type(0))
+    return r
 
 
 def _softsign(xp: Any, x: Any) -> Any:
@@ -67,7 +92,7 @@ def _softsign(xp: Any, x: Any) -> Any:
 
 
 def _softrelu(xp: Any, x: Any) -> Any:
-    return xp.logaddexp(x, 0)
+    return softplus(xp, x)
 
 
 def _np(name: str) -> Callable[[Any, Any], Any]:

@@ -16,7 +16,7 @@ import numpy
 from .. import dtype as _dt
 from ..base import DTypeError, ShapeError
 from ._base import BaseArray, broadcast_shapes
-from ._elemwise import binary, unary
+from ._elemwise import _sigmoid, binary, softplus, unary
 from ._gradutil import add, cast_like, mul
 from ._misc import dot, softmax_grad
 from ._misc import log_softmax as log_softmax_
@@ -56,12 +56,6 @@ def _check_real(x: BaseArray, op: str, arg: str = "data") -> None:
         raise DTypeError(f"{op}: {arg} must be a real numeric array, got {x._dtype}")
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    # exp(-|x|) never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def _work_float(xp: Any, x: Any) -> Any:
     """x in a floating type: floats keep theirs, integers compute in float32."""
     return x if x.dtype.kind == "f" else x.astype(_F32)
@@ -97,12 +91,16 @@ class Activation(Op):
         if act == "tanh":
             return xp.tanh(x)
         if act == "softrelu":
-            return xp.logaddexp(x, x.dtype.type(0))
+            return softplus(xp, x)
         if act == "softsign":
             return x / (1 + xp.abs(x))
         if act == "log_sigmoid":
-            return -xp.logaddexp(x.dtype.type(0), -x)
-        return x * xp.tanh(xp.logaddexp(x, x.dtype.type(0)))  # mish
+            y = softplus(xp, -x)
+            return xp.negative(y, out=y)
+        y = softplus(xp, x)  # mish
+        xp.tanh(y, out=y)
+        y *= x
+        return y
 
     def forward_into(self, xp: Any, out: Any, x: Any) -> bool:
         """``forward`` written into ``out`` (hybridize(static_alloc=True)); False (nothing
@@ -338,6 +336,8 @@ class LeakyReLU(Op):
         if act in ("leaky", "prelu", "rrelu"):
             if act == "leaky":
                 slope: Any = x.dtype.type(self.slope)
+                if 0 <= self.slope <= 1:  # max(x, slope x): NumPy's where() is a scalar loop
+                    return xp.maximum(x, x * slope)
             elif act == "prelu":
                 slope = s.astype(x.dtype, copy=False).reshape(self.gshape)
             else:
@@ -345,8 +345,11 @@ class LeakyReLU(Op):
             return xp.where(x > zero, x, x * slope)
         if act in ("elu", "selu"):
             alpha = self.slope if act == "elu" else _SELU_ALPHA
-            # expm1 of min(x, 0): no overflow in the branch where() discards
-            y = xp.where(x > zero, x, x.dtype.type(alpha) * xp.expm1(xp.minimum(x, zero)))
+            # alpha expm1(min(x, 0)) + max(x, 0): the two branches without where() (a scalar
+            # loop in NumPy); expm1 of min(x, 0) never overflows
+            y = xp.expm1(xp.minimum(x, zero))
+            y = y * x.dtype.type(alpha)  # (a 0-d input gives scalars: no in-place ops)
+            y = y + xp.maximum(x, zero)
             return y * x.dtype.type(_SELU_LAMBDA) if act == "selu" else y
         if act == "gelu":
             return _gelu_exact(xp, x)
