@@ -425,10 +425,13 @@ class OneHot(Op):
         return [(x._shape + (self.depth,), self.dtype)]
 
     def forward(self, xp: Any, x: Any) -> Any:
-        idx = x.astype(numpy.int64)
-        # indices outside [0, depth) give an all-off row (MXNet)
-        hit = idx[..., None] == xp.arange(self.depth)
-        return xp.where(hit, self.on, self.off).astype(self.dtype)
+        idx = x.astype(numpy.int64).reshape(-1)
+        out = xp.full((idx.size, self.depth), self.off, dtype=self.dtype)
+        # indices outside [0, depth) give an all-off row (MXNet); one write per row, not a
+        # where() over every element (NumPy's is a scalar loop: 5.5 -> ~1 ms for 2.2M)
+        rows = xp.nonzero((idx >= 0) & (idx < self.depth))[0]
+        out[rows, idx[rows]] = self.on
+        return out.reshape(x.shape + (self.depth,))
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         return [None]  # indices
