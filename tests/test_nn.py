@@ -1239,3 +1239,14 @@ def test_gelu_low_precision_kernel_matches_the_float64_erf(dtype, rtol):
     numpy.testing.assert_allclose(grads[0], want_g, rtol=rtol * 5, atol=atol)
     if dtype == "float32":  # (float16's formula computes erf and exp in float16 itself)
         numpy.testing.assert_allclose(grads[1], want_g, rtol=rtol * 5, atol=atol)
+
+
+@pytest.mark.parametrize("stride,dilate,pad", [(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 1, 0)])
+def test_depthwise_convolution_gradients(stride, dilate, pad):
+    # one input and one output channel per group: the data gradient's direct path
+    x = _rand((2, 3, 6, 5), seed=80)
+    w = _rand((3, 1, 3, 3), seed=81)
+    b = _rand((3,), seed=82)
+    check_grad(lambda a, ww, bb: npx.convolution(a, ww, bb, kernel=(3, 3), stride=stride,
+                                                 dilate=dilate, pad=pad, num_filter=3,
+                                                 num_group=3), [x, w, b])

@@ -218,6 +218,8 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
     gm = gy.reshape(n, g, f // g, math.prod(out_sp))
     padded = tuple(max(in_sp[i] + 2 * geom.pad[i],
                        geom.stride[i] * (out_sp[i] - 1) + geom.extent(i)) for i in range(nd))
+    if cg == 1 and f == g:
+        return _depthwise_transpose(xp, gy, w, geom, in_sp, padded)
     if all(s == 1 for s in geom.stride) and (nd == 1 or out_sp[-1] <= _WIDE_COL2IM):
         return _col2im_wide(xp, gm, wm, geom, in_sp, out_sp, padded)
     cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, G, Cg * K, O)
@@ -231,6 +233,29 @@ def _conv_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape) -> A
         buf[lead + dst] += cols[lead + offs]
     crop = tuple(slice(p, p + s) for p, s in zip(geom.pad, in_sp))
     return xp.ascontiguousarray(buf[lead + crop]).reshape(n, g * cg, *in_sp)
+
+
+def _depthwise_transpose(xp: Any, gy: Any, w: Any, geom: ConvGeom, in_sp: Shape,
+                         padded: Shape) -> Any:
+    """:func:`_conv_transpose` of a depthwise convolution (one input and one output channel per
+    group): each kernel offset's weights scale the output gradient, added into that offset's
+    strided window of the padded input. The per-group products would be outer products
+    (K = 1 GEMMs), one per sample and group; this is the same sum, offset by offset, in the
+    same order (MobileNet's 3x3, (32, 32, 16, 16): 7.3 -> 3.3 ms)."""
+    n, c = gy.shape[:2]
+    out_sp = tuple(gy.shape[2:])
+    lead = (slice(None),) * 2
+    buf = xp.zeros((n, c, *padded), dtype=gy.dtype)
+    tmp = xp.empty(gy.shape, dtype=gy.dtype)
+    wk = w.reshape(c, -1)
+    view = (1, c) + (1,) * geom.nd
+    for k, offs in enumerate(itertools.product(*(range(kk) for kk in geom.kernel))):
+        dst = tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                    for o, d, s, m in zip(offs, geom.dilate, geom.stride, out_sp))
+        xp.multiply(gy, wk[:, k].reshape(view), out=tmp)
+        buf[lead + dst] += tmp
+    crop = tuple(slice(p, p + s) for p, s in zip(geom.pad, in_sp))
+    return xp.ascontiguousarray(buf[lead + crop])
 
 
 #: the weight gradient is one GEMM over all samples when an output has at most this many
