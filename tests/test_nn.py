@@ -748,6 +748,10 @@ def test_pooling_gradients_channel_last_and_global():
     check_grad(lambda a: npx.pooling(a, kernel=(2, 3), stride=(2, 1), pad=(1, 1),
                                      layout="NHWC"), [x])
     check_grad(lambda a: npx.pooling(a, pool_type="avg", global_pool=True), [x])
+    for kind in ("avg", "sum"):  # the global adjoint's broadcast, both layouts
+        check_grad(lambda a, kind=kind: npx.pooling(a, pool_type=kind, global_pool=True,
+                                                    layout="NHWC"), [x])
+        check_grad(lambda a, kind=kind: npx.pooling(a, kernel=(5, 3), pool_type=kind), [x])
     out = npx.pooling(np.array(x), kernel=(1, 1), pool_type="avg", global_pool=True)
     _close(out, x.mean(axis=(2, 3), keepdims=True))
 
