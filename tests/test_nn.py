@@ -1254,3 +1254,24 @@ def test_depthwise_convolution_gradients(stride, dilate, pad):
     check_grad(lambda a, ww, bb: npx.convolution(a, ww, bb, kernel=(3, 3), stride=stride,
                                                  dilate=dilate, pad=pad, num_filter=3,
                                                  num_group=3), [x, w, b])
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_global_max_pooling_gradient_goes_to_the_first_maximum(layout):
+    x = _distinct((2, 3, 4, 5), seed=90)
+    if layout == "NHWC":
+        x = x.transpose(0, 2, 3, 1).copy()
+    check_grad(lambda a: npx.pooling(a, pool_type="max", global_pool=True, layout=layout), [x])
+    # ties: the first maximum in row-major order gets it all; a NaN counts as the maximum
+    t = numpy.zeros((1, 2, 2, 3), "float32")
+    t[0, 0] = [[1, 5, 2], [5, 0, 5]]
+    t[0, 1] = [[1, numpy.nan, 2], [numpy.nan, 0, 7]]
+    a = np.array(t)
+    a.attach_grad()
+    with autograd.record():
+        y = npx.pooling(a, pool_type="max", global_pool=True)
+    y.backward(np.array([[[[2.0]], [[3.0]]]]))
+    want = numpy.zeros_like(t)
+    want[0, 0, 0, 1] = 2.0
+    want[0, 1, 0, 1] = 3.0
+    numpy.testing.assert_array_equal(a.grad.asnumpy(), want)

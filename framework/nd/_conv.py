@@ -906,6 +906,16 @@ class MaxPoolScatter(Op):
         geom = self.geom
         xc = _cf(xp, x, geom.last)
         gc = _cf(xp, g, geom.last)
+        if all(o == 1 for o in geom.out_sp) and tuple(geom.kernel) == tuple(geom.in_sp) \
+                and not any(geom.pad_lo) and not any(geom.pad_hi):
+            # global max pooling: each channel's gradient to its first maximum (argmax's, NaN
+            # counting as the maximum), one scatter instead of a pass per kernel offset
+            n, c = xc.shape[:2]
+            flat = xc.reshape(n, c, -1)
+            at = xp.argmax(flat, axis=-1)[..., None]
+            out = xp.zeros(flat.shape, dtype=gc.dtype)
+            xp.put_along_axis(out, at, gc.reshape(n, c, 1), axis=-1)
+            return _back(xp, out.reshape(xc.shape), geom.last)
         if math.prod(geom.kernel) > _SLICE_WINDOW:
             am = _argmax_windows(xp, xc, geom)
             zero = gc.dtype.type(0)
