@@ -274,13 +274,20 @@ def resize_taps(n_in: int, n_out: int, interp: int, area_down: bool) -> Taps:
 
 
 def _resample(xp: Any, x: Any, axis: int, taps: Taps) -> Any:
-    """Apply one axis's taps to ``x`` (already in its work dtype)."""
+    """Apply one axis's taps to ``x`` (already in its work dtype): the taps' weighted values
+    added in tap order, as a reduction over a tap axis adds them (the same values)."""
     idx, w = taps
     n_out, k = idx.shape
-    t = xp.take(x, xp.asarray(idx.reshape(-1)), axis=axis)
-    t = t.reshape(x.shape[:axis] + (n_out, k) + x.shape[axis + 1:])
-    wb = xp.asarray(w, dtype=x.dtype).reshape((n_out, k) + (1,) * (x.ndim - axis - 1))
-    return (t * wb).sum(axis=axis + 1)
+    view = (n_out,) + (1,) * (x.ndim - axis - 1)
+    acc = None
+    for j in range(k):
+        t = xp.take(x, xp.asarray(idx[:, j]), axis=axis)
+        t *= xp.asarray(w[:, j], dtype=x.dtype).reshape(view)
+        if acc is None:
+            acc = t
+        else:
+            acc += t
+    return acc
 
 
 def _resample_adjoint(xp: Any, g: Any, axis: int, taps: Taps, n_in: int) -> Any:
@@ -317,10 +324,14 @@ class Resize(_ResampleBase):
         if self.nearest:  # a pure gather: exact in any dtype
             y = xp.take(x, xp.asarray(self.tw[0][:, 0]), axis=-2)
             return xp.take(y, xp.asarray(self.th[0][:, 0]), axis=-3)
-        y = x.astype(_work(x.dtype), copy=False)
-        y = _resample(xp, y, y.ndim - 2, self.tw)  # rows first, as OpenCV
-        y = _resample(xp, y, y.ndim - 3, self.th)
-        return _saturate(xp, y, x.dtype, rnd=True)
+        # channels before rows and columns: the passes then run along whole rows, not over
+        # the 3 channels of one pixel (HWC (256, 320, 3) to 224 x 224: 3.3 -> 0.7 ms bilinear,
+        # 9.9 -> 2.7 ms lanczos4; the same values)
+        y = xp.moveaxis(x, -1, -3).astype(_work(x.dtype), order="C")  # (one copy)
+        y = _resample(xp, y, y.ndim - 1, self.tw)  # rows first, as OpenCV
+        y = _resample(xp, y, y.ndim - 2, self.th)
+        y = _saturate(xp, y, x.dtype, rnd=True)
+        return xp.ascontiguousarray(xp.moveaxis(y, -3, -1))
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (g,) = inputs, out_grads
