@@ -450,6 +450,13 @@ def _gray(xp: Any, x: Any) -> Any:
     """Luma per pixel, shape ``(..., H, W, 1)`` (the channel itself for one channel)."""
     if x.shape[-1] == 1:
         return x
+    if x.shape[-1] == 3:  # the three products added in order, as the reduction below adds
+        # them, but in passes along whole rows (not loops over one pixel's 3 channels)
+        c = [x.dtype.type(v) for v in _LUMA]
+        y = x[..., 0:1] * c[0]
+        y += x[..., 1:2] * c[1]
+        y += x[..., 2:3] * c[2]
+        return y
     coef = xp.asarray(_LUMA, dtype=x.dtype)
     return (x * coef).sum(axis=-1, keepdims=True)
 
