@@ -126,7 +126,11 @@ class ToTensor(Op):
         return [(s[:-3] + (s[-1],) + s[-3:-1], _F32)]
 
     def forward(self, xp: Any, x: Any) -> Any:
-        return xp.moveaxis(x, -1, -3).astype(_F32) / _F32.type(255.0)
+        # order="C": a contiguous CHW result (astype keeps the HWC memory order otherwise,
+        # and every later pass over the image, Normalize's included, runs strided)
+        y = xp.moveaxis(x, -1, -3).astype(_F32, order="C")
+        y /= _F32.type(255.0)
+        return y
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (g,) = inputs, out_grads
@@ -160,7 +164,9 @@ class Normalize(Op):
         wd = _work(x.dtype)
         m = xp.asarray(self.mean, dtype=wd).reshape(-1, 1, 1)
         s = xp.asarray(self.std, dtype=wd).reshape(-1, 1, 1)
-        return (x.astype(wd, copy=False) - m) / s
+        y = x.astype(wd, copy=False) - m
+        y /= s
+        return y
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         (x,), (g,) = inputs, out_grads
@@ -661,7 +667,8 @@ def adjust_lighting(x: BaseArray, alpha: Sequence[float]) -> BaseArray:
     a = _floats(alpha, "alpha", op)
     if len(a) != 3:
         raise ValueError(f"npx.image.{op}: alpha must have 3 entries (R, G, B), got {alpha!r}")
-    f = _gu.const(a, x, _F32)
+    # (in a float image's own dtype: float32 alphas would cost float64 images ~1e-7)
+    f = _gu.const(a, x, x._dtype if x._dtype.kind == "f" else _F32)
     return adjust(x, "lighting", f)
 
 
