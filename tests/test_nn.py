@@ -859,17 +859,24 @@ def test_batch_norm_one_op_gradients_match_the_formula(shape, axis, fix_gamma, d
     # the one-op gradient (used when the backward is not recorded) against the framework-op
     # formula (what a recorded backward, create_graph=True, differentiates)
     c = shape[axis]
-    x = np.array(_rand(shape, seed=60, low=-2, high=2).astype(dtype))
-    gamma = np.array(_rand((c,), seed=61, low=0.5, high=2).astype(dtype))
-    beta = np.array(_rand((c,), seed=62).astype(dtype))
-    head = np.array(_rand(shape, seed=63).astype(dtype))
+    _one_op_matches_formula(
+        lambda x, g, b: npx.batch_norm(x, g, b, np.zeros(c), np.ones(c), fix_gamma=fix_gamma,
+                                       axis=axis), shape, (c,), dtype, seed=60)
+
+
+def _one_op_matches_formula(fn, shape, gshape, dtype, seed):
+    """The gradients of ``fn(x, gamma, beta)`` from its one-op backward (the backward not
+    recorded) against the framework-op formula (what create_graph=True differentiates)."""
+    x = np.array(_rand(shape, seed=seed, low=-2, high=2).astype(dtype))
+    gamma = np.array(_rand(gshape, seed=seed + 1, low=0.5, high=2).astype(dtype))
+    beta = np.array(_rand(gshape, seed=seed + 2).astype(dtype))
+    head = np.array(_rand(shape, seed=seed + 3).astype(dtype))
     grads = []
     for create_graph in (False, True):
         for a in (x, gamma, beta):
             a.attach_grad()
         with autograd.record():
-            y = npx.batch_norm(x, gamma, beta, np.zeros(c), np.ones(c), fix_gamma=fix_gamma,
-                               axis=axis)
+            y = fn(x, gamma, beta)
         autograd.backward([y], [head], create_graph=create_graph)
         grads.append([a.grad.asnumpy().copy() for a in (x, gamma, beta)])
     tol = 1e-4 if dtype == "float32" else 1e-10
@@ -1164,26 +1171,10 @@ def test_convolution_bias_gradient_channel_last():
 ])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_norm_one_op_gradients_match_the_formula(kind, shape, kw, gshape, dtype):
-    # the one-op gradient (_NormGrad: the backward not recorded) against the framework-op
-    # formula (what a recorded backward, create_graph=True, differentiates)
+    # _NormGrad (the backward not recorded) against the framework-op formula
     fn = {"layer": npx.layer_norm, "group": npx.group_norm,
           "instance": npx.instance_norm}[kind]
-    x = np.array(_rand(shape, seed=70, low=-2, high=2).astype(dtype))
-    gamma = np.array(_rand(gshape, seed=71, low=0.5, high=2).astype(dtype))
-    beta = np.array(_rand(gshape, seed=72).astype(dtype))
-    head = np.array(_rand(shape, seed=73).astype(dtype))
-    grads = []
-    for create_graph in (False, True):
-        for a in (x, gamma, beta):
-            a.attach_grad()
-        with autograd.record():
-            y = fn(x, gamma, beta, **kw)
-        autograd.backward([y], [head], create_graph=create_graph)
-        grads.append([a.grad.asnumpy().copy() for a in (x, gamma, beta)])
-    tol = 1e-4 if dtype == "float32" else 1e-10
-    for one_op, formula in zip(*grads):
-        assert one_op.dtype == formula.dtype
-        numpy.testing.assert_allclose(one_op, formula, rtol=tol, atol=tol)
+    _one_op_matches_formula(lambda x, g, b: fn(x, g, b, **kw), shape, gshape, dtype, seed=70)
 
 
 def test_norm_gradient_is_one_op_unless_recorded(monkeypatch):

@@ -152,20 +152,26 @@ class Activation(Op):
         return [mul(g, d)]
 
 
-class _ReluGrad(Op):
+class _ActivationGrad(Op):
+    """An activation's gradient ``g * f'(x)`` as one op, inputs ``(g, x)`` of one shape and
+    dtype."""
+
+    fresh_output = True  # (its product is a new array)
+
+    def infer(self, g: BaseArray, x: BaseArray) -> Specs:
+        if g._shape != x._shape or g._dtype != x._dtype:
+            raise ShapeError(f"{self.name}: gradient of shape {g._shape} and dtype {g._dtype} "
+                             f"must match the input's, {x._shape} and {x._dtype}")
+        return [(g._shape, g._dtype)]
+
+
+class _ReluGrad(_ActivationGrad):
     """The relu gradient ``g * (x > 0)`` as one op (one kernel, one step of a fused backward
     program, instead of ``greater`` then ``multiply``). The product keeps ``multiply``'s
     semantics: ``-0.0`` where ``g < 0`` is masked, NaN where an infinite ``g`` is masked. Its own
     gradient: the same mask applied to the incoming gradient, none for ``x``."""
 
     name = "relu_grad"
-    fresh_output = True  # (its product is a new array)
-
-    def infer(self, g: BaseArray, x: BaseArray) -> Specs:
-        if g._shape != x._shape or g._dtype != x._dtype:
-            raise ShapeError(f"relu_grad: gradient of shape {g._shape} and dtype {g._dtype} "
-                             f"must match the input's, {x._shape} and {x._dtype}")
-        return [(g._shape, g._dtype)]
 
     def forward(self, xp: Any, g: Any, x: Any) -> Any:
         return xp.multiply(g, xp.greater(x, x.dtype.type(0)))
@@ -269,18 +275,11 @@ def _gelu_grad32(xp: Any, g: Any, x: Any) -> Any:
     return d
 
 
-class _GeluGrad(Op):
+class _GeluGrad(_ActivationGrad):
     """The GELU (erf form) gradient ``g * (Phi(x) + x phi(x))`` as one op, used when the
     backward is not itself recorded (``create_graph`` keeps the differentiable formula)."""
 
     name = "gelu_grad"
-    fresh_output = True
-
-    def infer(self, g: BaseArray, x: BaseArray) -> Specs:
-        if g._shape != x._shape or g._dtype != x._dtype:
-            raise ShapeError(f"gelu_grad: gradient of shape {g._shape} and dtype {g._dtype} "
-                             f"must match the input's, {x._shape} and {x._dtype}")
-        return [(g._shape, g._dtype)]
 
     def forward(self, xp: Any, g: Any, x: Any) -> Any:
         if x.dtype.itemsize >= 8:

@@ -149,6 +149,16 @@ class _Norm(Op):
         return [cast_like(gx, x) if x._dtype.kind == "f" else None, ggamma, gbeta]
 
 
+def _grad_specs(op: str, x: BaseArray, g: BaseArray, gamma: BaseArray,
+                beta_dtype: str) -> Specs:
+    """The outputs of a one-op normalisation gradient: (gx, ggamma, gbeta)."""
+    if g._shape != x._shape:
+        raise ShapeError(f"{op} gradient: output gradient {g._shape} does not match x "
+                         f"{x._shape}")
+    return [(x._shape, x._dtype), (gamma._shape, gamma._dtype),
+            (gamma._shape, numpy.dtype(beta_dtype))]
+
+
 @register("_norm_grad")
 class _NormGrad(Op):
     """The gradients of LayerNorm, GroupNorm and InstanceNorm, ``(gx, ggamma, gbeta)``, in one
@@ -170,11 +180,7 @@ class _NormGrad(Op):
 
     def infer(self, x: BaseArray, g: BaseArray, gamma: BaseArray, mean: BaseArray,
               std: BaseArray) -> Specs:
-        if g._shape != x._shape:
-            raise ShapeError(f"normalisation gradient: output gradient {g._shape} does not "
-                             f"match x {x._shape}")
-        return [(x._shape, x._dtype), (gamma._shape, gamma._dtype),
-                (gamma._shape, numpy.dtype(self.beta_dtype))]
+        return _grad_specs("normalisation", x, g, gamma, self.beta_dtype)
 
     def forward(self, xp: Any, x: Any, g: Any, gamma: Any, mean: Any, std: Any) -> Any:
         view, red, pshape = self.view, self.red, self.pshape
@@ -396,11 +402,7 @@ class _BatchNormGrad(Op):
 
     def infer(self, x: BaseArray, g: BaseArray, gamma: BaseArray, mean: BaseArray,
               var: BaseArray) -> Specs:
-        if g._shape != x._shape:
-            raise ShapeError(f"batch_norm gradient: output gradient {g._shape} does not match "
-                             f"x {x._shape}")
-        return [(x._shape, x._dtype), (gamma._shape, gamma._dtype),
-                (gamma._shape, numpy.dtype(self.beta_dtype))]
+        return _grad_specs("batch_norm", x, g, gamma, self.beta_dtype)
 
     def forward(self, xp: Any, x: Any, g: Any, gamma: Any, mean: Any, var: Any) -> Any:
         ax = self.axis
