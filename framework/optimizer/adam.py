@@ -98,7 +98,7 @@ class AdamW(Optimizer):
         lr_t = _corrected(lr, b1, b2, t) if self.correct_bias else lr
         rs, clip = float(self.rescale_grad), self._clip()
 
-        def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
+        def block(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
             gp = _k.k_grad(xp, w, g, rs, clip, 0.0)
             _k.k_moments(xp, gp, m, v, b1, b2)
             d = xp.sqrt(v, out=gp)
@@ -108,6 +108,9 @@ class AdamW(Optimizer):
                 d += w * wd
             d *= lr_t
             w -= d
+
+        def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
+            _k.in_blocks(xp, lambda *b: block(xp, *b), w, g, m, v)
 
         self._launch("adamw_update", weight, grad, list(state), kernel, master)
 
