@@ -19,7 +19,7 @@ import numpy as onp
 import pytest
 
 import framework as mx
-from framework import autograd, engine, np
+from framework import autograd, engine, gluon, np
 from framework import lr_scheduler as lrs
 from framework.base import FrameworkError
 from framework.optimizer import kernels as K
@@ -862,3 +862,25 @@ def test_large_adam_updates_run_in_blocks_with_the_same_values(monkeypatch):
     z = onp.zeros(4096, "float32")
     upd.k_adam(onp, w2, z + 1, z.copy(), z.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, None)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("rmsprop", {"learning_rate": 0.01}), ("rmsprop", {"learning_rate": 0.01, "centered": True}),
+    ("adagrad", {}), ("adadelta", {}), ("adamax", {}), ("nadam", {}), ("adabelief", {}),
+    ("adamw", {"wd": 0.01})])
+def test_blocked_optimizers_give_the_unblocked_values(monkeypatch, name, kw):
+    from framework.nd import _update as upd
+    n = 2 * upd._BLOCK + 5
+    outs = []
+    for block in (upd._BLOCK, 10 ** 12):
+        monkeypatch.setattr(upd, "_BLOCK", block)
+        p = gluon.Parameter("x_weight", shape=(n,))
+        p.initialize(init=mx.init.Constant(0.5))
+        tr = gluon.Trainer({"x": p}, name, kw)
+        for i in range(3):
+            p.grad()[:] = mx.np.array(onp.random.default_rng(i).normal(size=n).astype("float32"))
+            p.data()._fresh = True  # (a gradient set by hand, as backward marks it)
+            tr.step(2)
+        outs.append(p.data().asnumpy())
+    assert not (outs[0] == 0.5).all()  # (updated)
+    onp.testing.assert_array_equal(*outs)

@@ -109,10 +109,7 @@ class AdamW(Optimizer):
             d *= lr_t
             w -= d
 
-        def kernel(xp: Any, w: Any, g: Any, m: Any, v: Any) -> None:
-            _k.in_blocks(xp, lambda *b: block(xp, *b), w, g, m, v)
-
-        self._launch("adamw_update", weight, grad, list(state), kernel, master)
+        self._launch("adamw_update", weight, grad, list(state), _k.blocked(block), master)
 
 
 @register
@@ -147,7 +144,8 @@ class Adamax(Optimizer):
             tmp *= lr_t
             w -= tmp
 
-        self._launch("adamax_update", weight, grad, list(state), kernel, master)
+        self._launch("adamax_update", weight, grad, list(state), _k.blocked(kernel),
+                     master)
 
 
 @register
@@ -198,7 +196,8 @@ class Nadam(Optimizer):
             gp *= lr
             w -= gp
 
-        self._launch("nadam_update", weight, grad, list(state), kernel, master)
+        self._launch("nadam_update", weight, grad, list(state), _k.blocked(kernel),
+                     master)
 
 
 @register
@@ -234,7 +233,8 @@ class AdaBelief(AdamW):
             tmp *= lr_t
             w -= tmp
 
-        self._launch("adabelief_update", weight, grad, list(state), kernel, master)
+        self._launch("adabelief_update", weight, grad, list(state), _k.blocked(kernel),
+                     master)
 
 
 def _bounded_norm(xp: Any, w: Any, lower: float | None, upper: float | None) -> Any:

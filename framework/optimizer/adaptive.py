@@ -80,7 +80,7 @@ class RMSProp(Optimizer):
                 w -= gp
                 finish(xp, w)
 
-            self._launch("rmsprop_update", weight, grad, [state], kernel, master)
+            self._launch("rmsprop_update", weight, grad, [state], _k.blocked(kernel), master)
             return
 
         def centered(xp: Any, w: Any, g: Any, mean: Any, v: Any, mom: Any) -> None:
@@ -100,7 +100,8 @@ class RMSProp(Optimizer):
             w += mom
             finish(xp, w)
 
-        self._launch("rmspropalex_update", weight, grad, list(state), centered, master)
+        self._launch("rmspropalex_update", weight, grad, list(state), _k.blocked(centered),
+                     master)
 
 
 @register
@@ -134,7 +135,7 @@ class AdaGrad(Optimizer):
             gp *= lr
             w -= gp
 
-        self._launch("adagrad_update", weight, grad, [state], kernel, master)
+        self._launch("adagrad_update", weight, grad, [state], _k.blocked(kernel), master)
 
 
 @register
@@ -175,7 +176,8 @@ class AdaDelta(Optimizer):
             delta *= lr
             w -= delta
 
-        self._launch("adadelta_update", weight, grad, list(state), kernel, master)
+        self._launch("adadelta_update", weight, grad, list(state), _k.blocked(kernel),
+                     master)
 
 
 @register

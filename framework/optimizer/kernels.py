@@ -11,6 +11,7 @@ from ..nd._update import (  # noqa: F401  (re-exported)
     Buf,
     adam_update,
     batched,
+    blocked,
     in_blocks,
     k_adam,
     k_grad,
