@@ -6,7 +6,7 @@ import numpy as onp
 import pytest
 
 import framework as mx
-from framework import engine, np
+from framework import engine, np, npx
 
 RNG = onp.random.default_rng(7)
 A = RNG.normal(size=(3, 4)).astype("float32")
@@ -182,3 +182,32 @@ def test_array_api_aliases():
     check(np.atan2(x, x), onp.arctan2([0.25, 0.5], [0.25, 0.5]))
     check(np.bitwise_left_shift(np.array([1, 2], dtype="int32"), 2), [4, 8], "int32")
     assert onp.float32 in np.floating_dtypes
+
+
+@pytest.mark.parametrize("ascend", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint8"])
+def test_topk_of_few_from_long_rows_keeps_the_sorted_tie_order(ascend, dtype):
+    # k <= n/8 takes the partition path: the same indices as a stable full sort (ties by
+    # lower index first, in both directions), on data full of ties
+    import numpy as onp
+    rng = onp.random.default_rng(5)
+    for shape, axis in (((4, 3, 64), -1), ((40, 5), 0), ((2, 50, 3), 1)):
+        a = rng.integers(0, 4, shape).astype(dtype) if dtype != "float32" else \
+            onp.round(rng.normal(size=shape), 1).astype(dtype)
+        n = shape[axis]
+        k = max(1, n // 10)
+        key = a if ascend else (-a.astype("float64"))
+        want = onp.take(onp.argsort(key, axis=axis, kind="stable"), onp.arange(k), axis=axis)
+        got = npx.topk(np.array(a), axis=axis, k=k, ret_typ="indices", is_ascend=ascend,
+                       dtype="int64")
+        onp.testing.assert_array_equal(got.asnumpy(), want)
+        vals = npx.topk(np.array(a), axis=axis, k=k, ret_typ="value", is_ascend=ascend)
+        onp.testing.assert_array_equal(vals.asnumpy(), onp.take_along_axis(a, want, axis=axis))
+    # NaN: the full sort's order (NaN counts as the largest)
+    f = onp.arange(40, dtype="float32")
+    f[[3, 17]] = onp.nan
+    got = npx.topk(np.array(f), k=3, ret_typ="indices", is_ascend=ascend, dtype="int64")
+    key = f if ascend else onp.flip(f)
+    order = onp.argsort(key, kind="stable")
+    want = order[:3] if ascend else onp.flip(39 - order)[:3]
+    onp.testing.assert_array_equal(got.asnumpy(), want)
