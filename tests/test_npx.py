@@ -668,6 +668,29 @@ def test_special_dtypes_and_shapes(engine, name, dtype):
     assert getattr(npx, name)(np.zeros((0, 3))).shape == (0, 3)
 
 
+def test_erf_float32_kernel_against_math_erf(engine):
+    # float32 (and float16) data take a float32 kernel: the series below 0.84 in magnitude,
+    # 1 - erfc (Numerical Recipes' fit) above; about 1.5 ulp at worst
+    x = numpy.concatenate([numpy.linspace(-6, 6, 60001), numpy.geomspace(1e-38, 0.9, 500),
+                           -numpy.geomspace(1e-38, 0.9, 500), [0.8399999, 0.84, 0.8400001]])
+    x = x.astype(numpy.float32)
+    got = npx.erf(np.array(x)).asnumpy()
+    assert got.dtype == numpy.float32
+    ref = numpy.array([math.erf(float(v)) for v in x])
+    nz = ref != 0
+    assert _rel_err(got[nz].astype(float), ref[nz], 1e-45) < 3e-7
+    special = npx.erf(np.array(numpy.array([0.0, -0.0, numpy.inf, -numpy.inf, numpy.nan],
+                                           dtype=numpy.float32))).asnumpy()
+    numpy.testing.assert_array_equal(special, [0.0, -0.0, 1.0, -1.0, numpy.nan])
+    assert numpy.signbit(special[1])
+    # chunked like any large input: the result does not depend on the chunking
+    big = _rng(14).normal(size=70001).astype(numpy.float32)
+    out = npx.erf(np.array(big)).asnumpy()
+    ref = numpy.concatenate([npx.erf(np.array(big[i:i + 5000])).asnumpy()
+                             for i in range(0, big.size, 5000)])
+    numpy.testing.assert_array_equal(out, ref)
+
+
 def test_special_large_inputs_are_chunked_consistently(engine):
     # more elements than one processing chunk: the result must not depend on the chunking
     x = _rng(13).uniform(-0.99, 0.99, 70001)

@@ -1127,6 +1127,58 @@ def _trigamma(xp: Any, x: Any) -> Any:
                   lambda v: _trigamma_pos(xp, v))
 
 
+#: Numerical Recipes' erfc (``erfcc``, a Chebyshev fit; fractional error below 1.2e-7 for all
+#: z >= 0): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2); coefficients of P from the
+#: highest power of t down
+ERFC_T = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+          0.09678418, 0.37409196, 1.00002368, -1.26551223)
+
+#: erf(x) / x for |x| < 0.84 (where 1 - erfc would cancel), in powers of x^2 from the
+#: highest: 2/sqrt(pi) sum (-x^2)^n / (n! (2n+1)), the first omitted term below 1e-8
+_ERF_SMALL = tuple(_TWO_OVER_SQRT_PI * (-1) ** n / (math.factorial(n) * (2 * n + 1))
+                   for n in range(9, -1, -1))
+
+
+def erfc_pos32(xp: Any, z: Any) -> Any:
+    """erfc(z) for a float32 array of z >= 0 (NaN stays NaN), in float32: ~30 vectorised
+    passes where NumPy (no erf) would need float64 and a masked piecewise formula."""
+    f = numpy.float32
+    t = z * f(0.5)
+    t += f(1.0)
+    xp.reciprocal(t, out=t)
+    p = xp.full_like(t, f(ERFC_T[0]))
+    for c in ERFC_T[1:]:
+        p *= t
+        p += f(c)
+    p -= z * z
+    xp.exp(p, out=p)
+    p *= t
+    return p
+
+
+def _erf32(xp: Any, x: Any) -> Any:
+    """erf of a flat float32 array in float32 (relative error ~2e-7): the series below 0.84 in
+    magnitude, ``1 - erfc`` with x's sign above."""
+    f = numpy.float32
+    r = erfc_pos32(xp, xp.abs(x))
+    xp.subtract(f(1.0), r, out=r)
+    xp.copysign(r, x, out=r)
+    small = xp.nonzero(xp.abs(x) < f(0.84))[0]
+    if small.size:
+        v = x[small]
+        z = v * v
+        p = xp.full_like(v, f(_ERF_SMALL[0]))
+        for c in _ERF_SMALL[1:]:
+            p *= z
+            p += f(c)
+        r[small] = v * p
+    return r
+
+
+#: name -> the same function on flat float32 arrays in float32, for float32 and float16 data
+SPECIAL32: dict[str, Any] = {"erf": _erf32}
+
+
 #: name -> xp computation on flat float64 arrays
 SPECIAL: dict[str, Any] = {"erf": _erf, "erfinv": _erfinv, "gamma": _gamma, "gammaln": _gammaln,
                            "digamma": _digamma, "trigamma": _trigamma}
@@ -1161,16 +1213,19 @@ class SpecialOp(Op):
 
     def forward(self, xp: Any, x: Any) -> Any:
         out_dt = _dt.float_result(x.dtype)
-        flat = x.astype(_F64).reshape(-1)
+        fn, work = self.fn, _F64
+        if out_dt.itemsize <= 4 and self.name in SPECIAL32:  # float32 math for float32 data
+            fn, work = SPECIAL32[self.name], numpy.dtype(numpy.float32)
+        flat = x.astype(work).reshape(-1)
         if flat.size == 0:
             return xp.empty(x.shape, dtype=out_dt)
         with numpy.errstate(all="ignore"):
             if xp is not numpy or flat.size <= _CHUNK:
-                r = self.fn(xp, flat)
+                r = fn(xp, flat)
             else:  # in cache-sized pieces: the formulas make dozens of passes over the data
-                r = numpy.empty(flat.shape, dtype=_F64)
+                r = numpy.empty(flat.shape, dtype=work)
                 for i in range(0, flat.size, _CHUNK):
-                    r[i:i + _CHUNK] = self.fn(xp, flat[i:i + _CHUNK])
+                    r[i:i + _CHUNK] = fn(xp, flat[i:i + _CHUNK])
         return r.astype(out_dt, copy=False).reshape(x.shape)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
