@@ -211,3 +211,12 @@ def test_topk_of_few_from_long_rows_keeps_the_sorted_tie_order(ascend, dtype):
     order = onp.argsort(key, kind="stable")
     want = order[:3] if ascend else onp.flip(39 - order)[:3]
     onp.testing.assert_array_equal(got.asnumpy(), want)
+
+
+def test_register_takes_only_ops_and_topk_is_registered_as_its_op():
+    from framework.nd._misc import TopK
+    from framework.nd._op import REGISTRY, get_op, register
+    assert get_op("topk") is TopK
+    with pytest.raises(TypeError, match="Op class or instance"):
+        register("_not_an_op")(lambda x: x)
+    assert "_not_an_op" not in REGISTRY

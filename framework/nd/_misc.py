@@ -218,7 +218,6 @@ def argsort(x: BaseArray, axis: Any = -1, descending: bool = False) -> BaseArray
     return apply(Sort(axis, descending, indices=True), (x,))
 
 
-@register("topk")
 def _ordered(xp: Any, x: Any, ax: int, ascend: bool) -> Any:
     """Indices that sort ``x`` along ``ax``, ties by lower index first (descending too)."""
     if ascend:
@@ -249,6 +248,7 @@ def _topk_select(xp: Any, x: Any, ax: int, k: int, ascend: bool) -> Any:
     return xp.moveaxis(xp.take_along_axis(cand, order, axis=-1), -1, ax)
 
 
+@register("topk")
 class TopK(Op):
     """MXNet's ``topk``: ret_typ 'indices', 'value', 'both' or 'mask'; float32 indices."""
 

@@ -94,6 +94,9 @@ def register(name: str) -> Callable[[Any], Any]:
     def deco(obj: Any) -> Any:
         if name in REGISTRY:
             raise ValueError(f"operator {name!r} registered twice")
+        if not (isinstance(obj, Op) or (isinstance(obj, type) and issubclass(obj, Op))):
+            raise TypeError(f"operator {name!r}: register() takes an Op class or instance, got "
+                            f"{obj!r}")
         if isinstance(obj, type):
             obj.name = name
         REGISTRY[name] = obj
