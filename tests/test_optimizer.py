@@ -867,7 +867,8 @@ def test_large_adam_updates_run_in_blocks_with_the_same_values(monkeypatch):
 @pytest.mark.parametrize("name, kw", [
     ("rmsprop", {"learning_rate": 0.01}), ("rmsprop", {"learning_rate": 0.01, "centered": True}),
     ("adagrad", {}), ("adadelta", {}), ("adamax", {}), ("nadam", {}), ("adabelief", {}),
-    ("adamw", {"wd": 0.01})])
+    ("adamw", {"wd": 0.01}), ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-3}),
+    ("sgd", {"learning_rate": 0.1, "clip_gradient": 0.5})])
 def test_blocked_optimizers_give_the_unblocked_values(monkeypatch, name, kw):
     from framework.nd import _update as upd
     n = 2 * upd._BLOCK + 5

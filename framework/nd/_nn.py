@@ -16,12 +16,12 @@ import numpy
 from .. import dtype as _dt
 from ..base import DTypeError, ShapeError
 from ._base import BaseArray, broadcast_shapes
-from ._elemwise import _sigmoid, binary, softplus, unary
+from ._elemwise import binary, sigmoid_kernel, softplus, unary
 from ._gradutil import add, cast_like, mul
 from ._misc import dot, softmax_grad
 from ._misc import log_softmax as log_softmax_
 from ._misc import softmax as softmax_
-from ._npx import SPECIAL, _scatter_add, erfc_pos32, special
+from ._npx import SPECIAL, _scatter_add, chunked, erfc_pos32, special
 from ._op import Op, apply, register
 from ._random import sample
 from ._reduce import normalize_axis, reduce
@@ -87,7 +87,7 @@ class Activation(Op):
             return xp.maximum(x, x.dtype.type(0))
         x = _work_float(xp, x)
         if act == "sigmoid":
-            return _sigmoid(xp, x)
+            return sigmoid_kernel(xp, x)
         if act == "tanh":
             return xp.tanh(x)
         if act == "softrelu":
@@ -200,11 +200,6 @@ def _erf_xp(xp: Any, x: Any) -> Any:
     return r.reshape(x.shape).astype(x.dtype, copy=False)
 
 
-#: elements per chunk of the float32 normal-CDF kernels: ~30 passes each, so a chunk that stays
-#: in the cache (GELU of (64, 35, 1024): 51 ms unchunked, 23 ms in 64K-element chunks)
-_CDF_CHUNK = 65536
-
-
 def _cdf32(xp: Any, x: Any) -> Any:
     """Phi(x), the standard normal CDF, of a float32 array: ``erfc(-x / sqrt 2) / 2`` by
     :func:`erfc_pos32` (Numerical Recipes' erfc), evaluated in float32 (relative error ~1e-6,
@@ -223,26 +218,18 @@ def _cdf32(xp: Any, x: Any) -> Any:
     return p
 
 
-def _chunked(xp: Any, fn: Any, *arrays: Any) -> Any:
-    """``fn(*arrays)`` (same-shape float32 arrays) in :data:`_CDF_CHUNK`-element pieces on the
-    host, so its many passes stay in the cache; one call on a GPU."""
-    x = arrays[0]
-    if xp is not numpy or x.size <= _CDF_CHUNK:  # (flat: a 0-d array's ops give scalars)
-        return fn(*(a.reshape(-1) for a in arrays)).reshape(x.shape)
-    flat = [numpy.ascontiguousarray(a).reshape(-1) for a in arrays]
-    out = numpy.empty(x.size, numpy.float32)
-    for i in range(0, x.size, _CDF_CHUNK):
-        out[i:i + _CDF_CHUNK] = fn(*(a[i:i + _CDF_CHUNK] for a in flat))
-    return out.reshape(x.shape)
+def _cdf64(xp: Any, x: Any) -> Any:
+    """Phi(x) of a float64 array through the float64-exact erf."""
+    return (1 + _erf_xp(xp, x * x.dtype.type(_SQRT1_2))) * x.dtype.type(0.5)
 
 
 def _gelu_exact(xp: Any, x: Any) -> Any:
     """GELU (the erf form) of a float array: float64 through the float64-exact erf; float32 and
     float16 through :func:`_cdf32` in float32 (5x faster than converting to float64)."""
     if x.dtype.itemsize >= 8:
-        return x * (1 + _erf_xp(xp, x * x.dtype.type(_SQRT1_2))) * x.dtype.type(0.5)
+        return x * _cdf64(xp, x)
     x32 = x.astype(numpy.float32, copy=False)
-    y = _chunked(xp, lambda v: v * _cdf32(xp, v), x32)
+    y = chunked(xp, lambda v: v * _cdf32(xp, v), x32)
     return y.astype(x.dtype, copy=False)
 
 
@@ -267,11 +254,10 @@ class _GeluGrad(_ActivationGrad):
 
     def forward(self, xp: Any, g: Any, x: Any) -> Any:
         if x.dtype.itemsize >= 8:
-            cdf = (1 + _erf_xp(xp, x * x.dtype.type(_SQRT1_2))) * x.dtype.type(0.5)
             pdf = xp.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(_INV_SQRT_2PI)
-            return g * (cdf + x * pdf)
-        out = _chunked(xp, lambda gv, xv: _gelu_grad32(xp, gv, xv),
-                       g.astype(numpy.float32, copy=False), x.astype(numpy.float32, copy=False))
+            return g * (_cdf64(xp, x) + x * pdf)
+        out = chunked(xp, lambda gv, xv: _gelu_grad32(xp, gv, xv),
+                      g.astype(numpy.float32, copy=False), x.astype(numpy.float32, copy=False))
         return out.astype(x.dtype, copy=False)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:

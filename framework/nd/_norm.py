@@ -137,10 +137,8 @@ class _Norm(Op):
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
         x, gamma, beta = inputs
         g = out_grads[0]  # mean and std pass no gradient (MXNet)
-        if not STATE.grad and x._dtype in _EXACT_STATS and g._dtype == x._dtype \
-                and gamma._dtype == x._dtype:
-            # not differentiated again: the three gradients as ONE op, from the statistics the
-            # forward returned (exactly what it normalised with, for these dtypes)
+        if _one_op_grad(x, g, gamma):
+            # the three gradients as ONE op, from the statistics the forward returned
             gx, ggamma, gbeta = apply(_NormGrad(self.view, self.red, self.pshape, beta._dtype),
                                       (x, g, gamma, outputs[1], outputs[2]))
             return [gx, ggamma, gbeta]
@@ -332,8 +330,8 @@ class BatchNorm(Op):
             mean = rmean.astype(acc, copy=True).reshape(self.pshape)
             var = rvar.astype(acc, copy=True).reshape(self.pshape)
         else:
-            # two-pass moments with the per-channel sums staged (channel_sum), the centred
-            # data kept for the output (the square written into a buffer the output reuses)
+            # two-pass moments with the per-channel sums staged (channel_sum); the centred
+            # data becomes the output in place
             n = acc.type(x.size // c) if c else acc.type(1)
             mean = (channel_sum(xp, xa, self.ax) / n).reshape(self.pshape)
             y = xa - mean
@@ -358,10 +356,8 @@ class BatchNorm(Op):
         x, gamma, beta, rmean, rvar = inputs
         g = out_grads[0]  # the statistics outputs pass no gradient (MXNet)
         gam = None if self.fix_gamma else gamma
-        if not self.use_global and not STATE.grad and x._dtype in _EXACT_STATS \
-                and g._dtype == x._dtype and gamma._dtype == x._dtype:
-            # not differentiated again: the three gradients as ONE op, from the batch
-            # statistics the forward kept (their dtype is x's: exactly what it normalised with)
+        if not self.use_global and _one_op_grad(x, g, gamma):
+            # the three gradients as ONE op, from the batch statistics the forward returned
             gx, ggamma, gbeta = apply(_BatchNormGrad(self.eps, self.fix_gamma, self.ax,
                                                      beta._dtype), (x, g, gamma, outputs[1],
                                                                     outputs[2]))
@@ -381,6 +377,14 @@ class BatchNorm(Op):
 #: input dtypes whose batch statistics the forward returns in full precision (the accumulation
 #: dtype is the data's: float16 data accumulates in float32, then rounds its statistics)
 _EXACT_STATS = frozenset({numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)})
+
+
+def _one_op_grad(x: BaseArray, g: BaseArray, gamma: BaseArray) -> bool:
+    """Whether a normalisation's backward may be its one-op gradient: not differentiated again
+    (``create_graph`` needs the formula), and statistics exactly what the forward normalised
+    with (data, gradient and scale of one float32/float64 dtype)."""
+    return not STATE.grad and x._dtype in _EXACT_STATS and g._dtype == x._dtype \
+        and gamma._dtype == x._dtype
 
 
 @register("_batch_norm_grad")

@@ -1196,7 +1196,25 @@ SPECIAL_GRAD: dict[str, Any] = {
 }
 
 
-_CHUNK = 32768
+#: bytes per piece of :func:`chunked` (256 KB: a piece's many passes stay in the cache)
+_CHUNK_BYTES = 1 << 18
+
+
+def chunked(xp: Any, fn: Any, *arrays: Any) -> Any:
+    """``fn(*flat_pieces)`` of same-shape arrays, elementwise, in cache-size pieces on the
+    host (the special functions and the float32 normal CDF make dozens of passes over their
+    data; GELU of (64, 35, 1024): 51 ms in one piece, 23 ms in pieces); one call on a GPU.
+    ``fn`` gets and returns flat arrays (a 0-d array's ufuncs would give scalars); the result
+    has the first array's shape and dtype."""
+    x = arrays[0]
+    step = _CHUNK_BYTES // x.itemsize
+    if xp is not numpy or x.size <= step:
+        return fn(*(a.reshape(-1) for a in arrays)).reshape(x.shape)
+    flat = [numpy.ascontiguousarray(a).reshape(-1) for a in arrays]
+    out = numpy.empty(x.size, x.dtype)
+    for i in range(0, x.size, step):
+        out[i:i + step] = fn(*(a[i:i + step] for a in flat))
+    return out.reshape(x.shape)
 
 
 class SpecialOp(Op):
@@ -1220,12 +1238,7 @@ class SpecialOp(Op):
         if flat.size == 0:
             return xp.empty(x.shape, dtype=out_dt)
         with numpy.errstate(all="ignore"):
-            if xp is not numpy or flat.size <= _CHUNK:
-                r = fn(xp, flat)
-            else:  # in cache-sized pieces: the formulas make dozens of passes over the data
-                r = numpy.empty(flat.shape, dtype=work)
-                for i in range(0, flat.size, _CHUNK):
-                    r[i:i + _CHUNK] = fn(xp, flat[i:i + _CHUNK])
+            r = chunked(xp, lambda v: fn(xp, v), flat)
         return r.astype(out_dt, copy=False).reshape(x.shape)
 
     def backward(self, inputs: Any, outputs: Any, out_grads: Any) -> list[Any]:
